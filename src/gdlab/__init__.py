@@ -1,0 +1,1 @@
+"""gdlab: gradient descent, from the derivative of a typed formula to training a network."""

@@ -1,0 +1,412 @@
+r"""Update rules with PyTorch's names, defaults and formulas, step for step.
+
+Each rule is a small object with two methods:
+
+``init(params) -> state``
+    a dict of arrays shaped like ``params`` plus an integer ``"step"``;
+``step(params, grad, state, lr) -> None``
+    updates ``params`` and ``state`` **in place** with the learning rate ``lr``
+    of this step (the schedule's value; the rule's own ``lr`` is the base).
+
+``params`` may be one flat vector (a model) or a 2-D array ``(n_starts, d)``
+(many starting points at once): every formula is elementwise, so each row is
+its own run. The dtype of ``params`` is kept (float32 stays float32).
+
+The formulas mirror ``torch.optim``'s single-tensor implementations (2.13)
+operation for operation, so trajectories agree with PyTorch to rounding;
+``tests/test_optim_torch.py`` checks this against trajectories recorded
+with PyTorch (``scripts/make_torch_reference.py``).
+
+Notation: :math:`g_t` the gradient at step :math:`t` (negated first when
+``maximize``), :math:`\theta` the parameters, :math:`\gamma` the learning
+rate, :math:`\lambda` the weight decay.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+
+State = dict[str, Any]
+
+
+def _check(name: str, value: float, low: float = 0.0, high: float | None = None,
+           low_open: bool = False, high_open: bool = True) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    bad = (not math.isfinite(v)) or (v <= low if low_open else v < low)
+    if high is not None:
+        bad = bad or (v >= high if high_open else v > high)
+    if bad:
+        lo = "(" if low_open else "["
+        hi = ")" if high_open else "]"
+        rng = f"{lo}{low}, {high if high is not None else 'inf'}{hi}"
+        raise ParameterError(f"{name} must be in {rng}, got {value!r}")
+    return v
+
+
+class Rule:
+    """Base class: an update rule with hyper-parameters and a base learning rate."""
+
+    name = "rule"
+    #: names of the hyper-parameters, in signature order (for repr, JSON and checkpoints)
+    hyper: tuple[str, ...] = ()
+
+    lr: float
+    maximize: bool
+
+    def init(self, params: np.ndarray) -> State:
+        return {"step": 0}
+
+    def step(self, params: np.ndarray, grad: np.ndarray, state: State, lr: float) -> None:
+        raise NotImplementedError
+
+    def _signed(self, grad: np.ndarray) -> np.ndarray:
+        return -grad if self.maximize else grad
+
+    def _decayed(self, params: np.ndarray, grad: np.ndarray, weight_decay: float) -> np.ndarray:
+        # torch: grad = grad.add(param, alpha=weight_decay)
+        return grad + weight_decay * params if weight_decay != 0 else grad
+
+    def config(self) -> dict[str, Any]:
+        """The hyper-parameters as plain JSON values (``name`` included)."""
+        out: dict[str, Any] = {"name": self.name}
+        for k in self.hyper:
+            v = getattr(self, k)
+            out[k] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.hyper)
+        return f"{self.name}({args})"
+
+
+class SGD(Rule):
+    r"""Stochastic gradient descent, optionally with momentum or Nesterov momentum.
+
+    As ``torch.optim.SGD``:
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta \\
+        b_t &\leftarrow \begin{cases} g & t = 1 \\ \mu b_{t-1} + (1-\tau) g & t > 1\end{cases} \\
+        g &\leftarrow \begin{cases} g + \mu b_t & \text{nesterov} \\ b_t & \text{otherwise}\end{cases}
+           \quad(\text{when } \mu \ne 0) \\
+        \theta &\leftarrow \theta - \gamma g
+
+    with momentum :math:`\mu` and dampening :math:`\tau`. Plain gradient descent
+    (``momentum=0``) is the lecture's ``x = x - lr * grad``.
+    """
+
+    name = "sgd"
+    hyper = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
+
+    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
+        self.lr = _check("lr", lr)
+        self.momentum = _check("momentum", momentum)
+        self.dampening = _check("dampening", dampening)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.nesterov = bool(nesterov)
+        self.maximize = bool(maximize)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ParameterError("Nesterov momentum requires a momentum and zero dampening")
+
+    def init(self, params: np.ndarray) -> State:
+        state: State = {"step": 0}
+        if self.momentum != 0:
+            state["momentum_buffer"] = np.zeros_like(params)
+        return state
+
+    def step(self, params, grad, state, lr):
+        g = self._decayed(params, self._signed(grad), self.weight_decay)
+        if self.momentum != 0:
+            buf = state["momentum_buffer"]
+            if state["step"] == 0:
+                buf[...] = g
+            else:
+                buf *= self.momentum
+                buf += (1 - self.dampening) * g
+            g = g + self.momentum * buf if self.nesterov else buf
+        state["step"] += 1
+        params -= lr * g
+
+
+class Adam(Rule):
+    r"""Adam (Kingma & Ba), optionally AMSGrad; AdamW's decoupled decay as an option.
+
+    As ``torch.optim.Adam`` / ``torch.optim.AdamW``:
+
+    .. math::
+        \theta &\leftarrow \theta(1 - \gamma\lambda) \quad\text{(decoupled, AdamW)} \quad\text{or}\quad
+        g \leftarrow g_t + \lambda\theta \quad\text{(Adam)} \\
+        m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1) g \\
+        v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2) g^2 \\
+        \hat v_t &\leftarrow \max(\hat v_{t-1}, v_t) \quad\text{(amsgrad; else } \hat v_t = v_t) \\
+        \theta &\leftarrow \theta - \frac{\gamma}{1-\beta_1^t}\,
+            \frac{m_t}{\sqrt{\hat v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+    """
+
+    name = "adam"
+    hyper = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
+    decoupled = False
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 maximize: bool = False):
+        self.lr = _check("lr", lr)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ParameterError(f"betas must be a pair of numbers, got {betas!r}") from None
+        self.betas = (_check("betas[0]", b1, 0.0, 1.0), _check("betas[1]", b2, 0.0, 1.0))
+        self.eps = _check("eps", eps)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.amsgrad = bool(amsgrad)
+        self.maximize = bool(maximize)
+
+    def init(self, params):
+        state: State = {"step": 0, "exp_avg": np.zeros_like(params),
+                        "exp_avg_sq": np.zeros_like(params)}
+        if self.amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(params)
+        return state
+
+    def step(self, params, grad, state, lr):
+        beta1, beta2 = self.betas
+        g = self._signed(grad)
+        state["step"] += 1
+        t = state["step"]
+        if self.weight_decay != 0:
+            if self.decoupled:
+                params *= 1 - lr * self.weight_decay
+            else:
+                g = g + self.weight_decay * params
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        _lerp(m, g, 1 - beta1)
+        v *= beta2
+        v += (1 - beta2) * g * g  # addcmul: (value * t1) * t2
+        step_size = lr / (1 - beta1 ** t)
+        bc2_sqrt = (1 - beta2 ** t) ** 0.5
+        if self.amsgrad:
+            vmax = state["max_exp_avg_sq"]
+            np.maximum(vmax, v, out=vmax)
+            v = vmax
+        denom = np.sqrt(v) / bc2_sqrt
+        denom += self.eps
+        params += (-step_size * m) / denom  # addcdiv: (value * t1) / t2
+
+
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay :math:`\theta \leftarrow \theta(1-\gamma\lambda)`.
+
+    Same as ``torch.optim.AdamW`` (default ``weight_decay=1e-2``). See :class:`Adam`.
+    """
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+                 maximize: bool = False):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class RMSprop(Rule):
+    r"""RMSProp (Hinton), optionally centered and with momentum.
+
+    As ``torch.optim.RMSprop``:
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta \\
+        v_t &\leftarrow \alpha v_{t-1} + (1-\alpha) g^2 \\
+        \bar g_t &\leftarrow \alpha \bar g_{t-1} + (1-\alpha) g \quad\text{(centered)} \\
+        d &\leftarrow \sqrt{v_t - \bar g_t^2} + \epsilon \quad\text{(centered; else } \sqrt{v_t}+\epsilon) \\
+        b_t &\leftarrow \mu b_{t-1} + g/d, \quad \theta \leftarrow \theta - \gamma b_t
+        \quad\text{(momentum } \mu>0\text{; else } \theta \leftarrow \theta - \gamma g/d)
+    """
+
+    name = "rmsprop"
+    hyper = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
+
+    def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 maximize: bool = False):
+        self.lr = _check("lr", lr)
+        self.alpha = _check("alpha", alpha)
+        self.eps = _check("eps", eps)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.momentum = _check("momentum", momentum)
+        self.centered = bool(centered)
+        self.maximize = bool(maximize)
+
+    def init(self, params):
+        state: State = {"step": 0, "square_avg": np.zeros_like(params)}
+        if self.momentum > 0:
+            state["momentum_buffer"] = np.zeros_like(params)
+        if self.centered:
+            state["grad_avg"] = np.zeros_like(params)
+        return state
+
+    def step(self, params, grad, state, lr):
+        g = self._decayed(params, self._signed(grad), self.weight_decay)
+        state["step"] += 1
+        sq = state["square_avg"]
+        sq *= self.alpha
+        sq += (1 - self.alpha) * g * g
+        if self.centered:
+            ga = state["grad_avg"]
+            _lerp(ga, g, 1 - self.alpha)
+            avg = np.sqrt(sq - ga * ga)
+        else:
+            avg = np.sqrt(sq)
+        avg += self.eps
+        if self.momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= self.momentum
+            buf += g / avg  # addcdiv with value 1
+            params -= lr * buf
+        else:
+            params += (-lr * g) / avg
+
+
+class Adagrad(Rule):
+    r"""AdaGrad (Duchi et al.) with learning-rate decay.
+
+    As ``torch.optim.Adagrad``:
+
+    .. math::
+        g &\leftarrow g_t + \lambda\theta \\
+        \tilde\gamma &\leftarrow \gamma / (1 + (t-1)\eta) \\
+        s_t &\leftarrow s_{t-1} + g^2 \quad (s_0 = \text{initial\_accumulator\_value}) \\
+        \theta &\leftarrow \theta - \tilde\gamma\, g / (\sqrt{s_t} + \epsilon)
+
+    with ``lr_decay`` :math:`\eta`.
+    """
+
+    name = "adagrad"
+    hyper = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize")
+
+    def __init__(self, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+                 maximize: bool = False):
+        self.lr = _check("lr", lr)
+        self.lr_decay = _check("lr_decay", lr_decay)
+        self.weight_decay = _check("weight_decay", weight_decay)
+        self.initial_accumulator_value = _check("initial_accumulator_value",
+                                                initial_accumulator_value)
+        self.eps = _check("eps", eps)
+        self.maximize = bool(maximize)
+
+    def init(self, params):
+        return {"step": 0, "sum": np.full_like(params, self.initial_accumulator_value)}
+
+    def step(self, params, grad, state, lr):
+        state["step"] += 1
+        g = self._decayed(params, self._signed(grad), self.weight_decay)
+        clr = lr / (1 + (state["step"] - 1) * self.lr_decay)
+        s = state["sum"]
+        s += g * g
+        std = np.sqrt(s)
+        std += self.eps
+        params += (-clr * g) / std
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, w: float) -> None:
+    """``a.lerp_(b, w)`` exactly as torch computes it (two formulas split at w = 0.5)."""
+    if abs(w) < 0.5:
+        a += w * (b - a)
+    else:
+        a[...] = b - (b - a) * (1 - w)
+
+
+#: optimizer names accepted wherever an optimizer is named (CLI, estimators, ``minimize``)
+_NAMED: dict[str, tuple[type[Rule], dict[str, Any]]] = {
+    "sgd": (SGD, {}),
+    "gd": (SGD, {}),
+    "momentum": (SGD, {"momentum": 0.9}),
+    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+    "adam": (Adam, {}),
+    "adamw": (AdamW, {}),
+    "rmsprop": (RMSprop, {}),
+    "adagrad": (Adagrad, {}),
+}
+
+OPTIMIZERS = tuple(_NAMED)
+
+
+def sgd(lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+        weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> SGD:
+    """Gradient descent / SGD with optional (Nesterov) momentum, as ``torch.optim.SGD``."""
+    return SGD(lr, momentum, dampening, weight_decay, nesterov, maximize)
+
+
+def adam(lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+         weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> Adam:
+    """Adam, as ``torch.optim.Adam``."""
+    return Adam(lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+def adamw(lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+          weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> AdamW:
+    """AdamW (decoupled weight decay), as ``torch.optim.AdamW``."""
+    return AdamW(lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+def rmsprop(lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+            momentum: float = 0.0, centered: bool = False, maximize: bool = False) -> RMSprop:
+    """RMSProp, as ``torch.optim.RMSprop``."""
+    return RMSprop(lr, alpha, eps, weight_decay, momentum, centered, maximize)
+
+
+def adagrad(lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+            initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+            maximize: bool = False) -> Adagrad:
+    """AdaGrad, as ``torch.optim.Adagrad``."""
+    return Adagrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize)
+
+
+def make_rule(optimizer: str | Rule | None, lr: float | None = None, maximize: bool = False,
+              **options: Any) -> Rule:
+    """Build a rule from a name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, …) or
+    return a given :class:`Rule` unchanged (``lr``/``options`` then must not be given).
+
+    ``lr=None`` takes PyTorch's default for that optimizer. ``options`` are the
+    optimizer's own keyword arguments (``momentum=0.9``, ``betas=(0.9, 0.99)``, …);
+    options set to ``None`` are ignored. Unknown names or options raise
+    :class:`~gdlab.errors.ParameterError`.
+    """
+    options = {k: v for k, v in options.items() if v is not None}
+    if isinstance(optimizer, Rule):
+        if lr is not None or options:
+            raise ParameterError("give lr and optimizer options to the optimizer object itself, "
+                                 "not beside it")
+        if maximize and not optimizer.maximize:
+            raise ParameterError("the optimizer object was built with maximize=False; "
+                                 "build it with maximize=True for gradient ascent")
+        return optimizer
+    name = "sgd" if optimizer is None else str(optimizer).strip().lower()
+    if name not in _NAMED:
+        import difflib
+        close = difflib.get_close_matches(name, _NAMED, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ParameterError(f"unknown optimizer {optimizer!r}: choose one of "
+                             f"{', '.join(OPTIMIZERS)}{hint}")
+    cls, preset = _NAMED[name]
+    kwargs = {**preset, **options}
+    if lr is not None:
+        kwargs["lr"] = lr
+    if maximize:
+        kwargs["maximize"] = True
+    import inspect
+    allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ParameterError(f"optimizer {name!r} has no option {', '.join(unknown)}: its options "
+                             f"are {', '.join(sorted(allowed))}")
+    return cls(**kwargs)

@@ -1,0 +1,219 @@
+"""What a descent run returns: :class:`Result` and its bounded :class:`History`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class History:
+    """Per-step records of a run, bounded in memory.
+
+    Each record holds the step number, the point(s) ``x`` (optional), the
+    objective value(s), the gradient norm(s) and the learning rate used for the
+    step that followed. Up to ``limit`` records are kept; past that, every second
+    record is dropped (the first is always kept and the newest is always added),
+    so a run of any length keeps at most ``limit`` evenly thinned records and
+    ``steps`` says which iteration each one is. Runs shorter than ``limit`` keep
+    everything: then ``x`` has shape ``(nit + 1, d)`` for one start (the start
+    included).
+
+    For many starts the arrays carry a starts axis: ``x`` is ``(records, n_starts, d)``
+    and ``fun``/``grad_norm`` are ``(records, n_starts)``; ``run(i)`` gives one start's view.
+    """
+
+    def __init__(self, limit: int = 100_000, record_x: bool = True):
+        if limit < 2:
+            raise ValueError("history limit must be at least 2")
+        self.limit = int(limit)
+        self.record_x = record_x
+        self._steps: list[int] = []
+        self._x: list[np.ndarray] = []
+        self._fun: list[Any] = []
+        self._gnorm: list[Any] = []
+        self._lr: list[float] = []
+        self._stride = 1
+
+    def append(self, step: int, x: np.ndarray | None, fun: Any, grad_norm: Any, lr: float) -> None:
+        # the newest record is always kept; an older one only on the current stride
+        if self._steps and self._steps[-1] % self._stride:
+            self._pop()
+        self._steps.append(step)
+        if self.record_x and x is not None:
+            self._x.append(np.array(x, copy=True))
+        self._fun.append(np.array(fun, copy=True) if np.ndim(fun) else fun)
+        self._gnorm.append(np.array(grad_norm, copy=True) if np.ndim(grad_norm) else grad_norm)
+        self._lr.append(lr)
+        if len(self._steps) > self.limit:
+            self._thin()
+
+    def set_last_lr(self, lr: float) -> None:
+        if self._lr:
+            self._lr[-1] = lr
+
+    def _pop(self) -> None:
+        self._steps.pop()
+        if self._x:
+            self._x.pop()
+        self._fun.pop()
+        self._gnorm.pop()
+        self._lr.pop()
+
+    def _thin(self) -> None:
+        self._stride *= 2
+        keep = [i for i, s in enumerate(self._steps) if s % self._stride == 0]
+        if keep[-1] != len(self._steps) - 1:
+            keep.append(len(self._steps) - 1)
+        self._steps = [self._steps[i] for i in keep]
+        if self._x:
+            self._x = [self._x[i] for i in keep]
+        self._fun = [self._fun[i] for i in keep]
+        self._gnorm = [self._gnorm[i] for i in keep]
+        self._lr = [self._lr[i] for i in keep]
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    @property
+    def steps(self) -> np.ndarray:
+        return np.asarray(self._steps, dtype=np.int64)
+
+    @property
+    def x(self) -> np.ndarray:
+        if not self._x:
+            return np.empty((0, 0))
+        return np.stack(self._x)
+
+    @property
+    def fun(self) -> np.ndarray:
+        return np.asarray(self._fun, dtype=float)
+
+    @property
+    def grad_norm(self) -> np.ndarray:
+        return np.asarray(self._gnorm, dtype=float)
+
+    @property
+    def lr(self) -> np.ndarray:
+        return np.asarray(self._lr, dtype=float)
+
+    def run(self, i: int, nit: int | None = None) -> "History":
+        """The history of start ``i`` alone (for a many-start run), up to its step ``nit``."""
+        h = History(self.limit, self.record_x)
+        h._stride = self._stride
+        n = len(self._steps) if nit is None else int(np.searchsorted(self.steps, nit, "right"))
+        h._steps = self._steps[:n]
+        h._x = [x[i] for x in self._x[:n]]
+        h._fun = [f[i] for f in self._fun[:n]]
+        h._gnorm = [g[i] for g in self._gnorm[:n]]
+        h._lr = self._lr[:n]
+        return h
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps.tolist(), "x": self.x.tolist() if self._x else None,
+                "fun": self.fun.tolist(), "grad_norm": self.grad_norm.tolist(),
+                "lr": self.lr.tolist()}
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`gdlab.minimize` / :func:`gdlab.maximize`.
+
+    Attributes
+    ----------
+    x : ndarray (d,)
+        The best final point (over all starts).
+    fun : float
+        The objective there.
+    grad : ndarray (d,)
+        The gradient there.
+    nit : int
+        Number of updates made by the best start.
+    converged : bool
+        Whether the best start met the gradient test (``|grad| < eps``) or the
+        tolerance on f.
+    reason : str
+        Why the best start stopped, in words.
+    history : History
+        Per-step records of the best start (``history.x`` is ``(nit + 1, d)``).
+    variables : tuple of str
+        Variable names, in the order of ``x``.
+    xs, funs, grads, nits, reasons, converged_all :
+        The same for every start (arrays with a leading starts axis), when
+        there were several; ``best`` is the index of the best start.
+    all_history : History or None
+        The records of every start together (``x`` is ``(records, n_starts, d)``).
+    """
+
+    x: np.ndarray
+    fun: float
+    grad: np.ndarray
+    nit: int
+    converged: bool
+    reason: str
+    history: History
+    variables: tuple[str, ...] = ()
+    maximize: bool = False
+    status: str = ""
+    xs: np.ndarray | None = None
+    funs: np.ndarray | None = None
+    grads: np.ndarray | None = None
+    nits: np.ndarray | None = None
+    reasons: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    converged_all: np.ndarray | None = None
+    best: int = 0
+    all_history: History | None = None
+    lr_hint: float | None = None
+    elapsed: float = 0.0
+    optimizer: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_starts(self) -> int:
+        return 1 if self.xs is None else len(self.xs)
+
+    @property
+    def grad_norm(self) -> float:
+        return float(np.linalg.norm(self.grad))
+
+    def to_dict(self, history: bool = False) -> dict[str, Any]:
+        """Plain JSON values (what ``gdlab minimize --json`` prints)."""
+
+        def num(v: Any) -> Any:
+            v = float(v)
+            return v if np.isfinite(v) else repr(v)
+
+        out: dict[str, Any] = {
+            "x": [num(v) for v in self.x], "fun": num(self.fun),
+            "grad": [num(v) for v in self.grad], "grad_norm": num(self.grad_norm),
+            "nit": int(self.nit), "converged": bool(self.converged), "reason": self.reason,
+            "status": self.status, "variables": list(self.variables),
+            "maximize": self.maximize, "optimizer": self.optimizer,
+            "elapsed": self.elapsed,
+        }
+        if self.lr_hint is not None:
+            out["lr_hint"] = self.lr_hint
+        if self.xs is not None:
+            out["n_starts"] = self.n_starts
+            out["best"] = int(self.best)
+            out["starts"] = [
+                {"x": [num(v) for v in self.xs[i]], "fun": num(self.funs[i]),
+                 "nit": int(self.nits[i]), "converged": bool(self.converged_all[i]),
+                 "reason": self.reasons[i]}
+                for i in range(self.n_starts)]
+        if history:
+            out["history"] = self.history.to_dict()
+        return out
+
+    def __repr__(self) -> str:
+        lines = [f"     x: {np.array2string(np.asarray(self.x), precision=8)}",
+                 f"   fun: {self.fun:.10g}",
+                 f"  grad: {np.array2string(np.asarray(self.grad), precision=3)}",
+                 f"   nit: {self.nit}",
+                 f" converged: {self.converged}",
+                 f" reason: {self.reason}"]
+        if self.xs is not None:
+            lines.append(f" starts: {self.n_starts} (best #{self.best}, "
+                         f"{int(np.sum(self.converged_all))} converged)")
+        return "Result(\n" + "\n".join(lines) + "\n)"

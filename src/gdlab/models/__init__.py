@@ -1,0 +1,1 @@
+"""Data models: objectives with analytic gradients and scikit-learn-style estimators."""

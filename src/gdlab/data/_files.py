@@ -1,0 +1,73 @@
+"""Helpers shared by the file streams (CSV, Parquet)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import DataError, ParameterError
+
+
+def check_path(path) -> str:
+    try:
+        p = os.fspath(path)
+    except TypeError:
+        raise ParameterError(f"expected a file path, got {type(path).__name__}") from None
+    if not os.path.exists(p):
+        raise DataError("file not found", file=str(p))
+    if os.path.isdir(p):
+        raise DataError("is a directory, not a file", file=str(p))
+    return str(p)
+
+
+def check_dtype(dtype) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ParameterError(f"dtype must be numpy.float64 or numpy.float32, got {dtype!r}")
+    return dt
+
+
+def select_columns(columns: list[str], target, features, file: str) -> tuple[list[str], str]:
+    """Validate ``target``/``features`` against the file's columns; return (features, target)."""
+    available = ", ".join(repr(c) for c in columns)
+    if target is None:
+        raise ParameterError(f"{file}: name the target column (target=...); available "
+                             f"columns: {available}")
+    if not isinstance(target, str):
+        raise ParameterError(f"target must be a column name (str), got {target!r}")
+    if target not in columns:
+        raise DataError(f"target column not found; available columns: {available}",
+                        file=file, column=target)
+    if features is None:
+        features = [c for c in columns if c != target]
+        if not features:
+            raise DataError(f"no feature columns: the file has only the target column "
+                            f"{target!r}", file=file)
+    else:
+        if isinstance(features, str):
+            features = [features]
+        features = list(features)
+        if not features:
+            raise ParameterError("features must name at least one column (or be None)")
+        for f in features:
+            if not isinstance(f, str):
+                raise ParameterError(f"feature names must be str, got {f!r}")
+            if f not in columns:
+                raise DataError(f"feature column not found; available columns: {available}",
+                                file=file, column=f)
+        if len(set(features)) != len(features):
+            raise ParameterError(f"features lists a column twice: {features}")
+        if target in features:
+            raise ParameterError(f"column {target!r} is both the target and a feature")
+    for c in features + [target]:
+        if columns.count(c) > 1:
+            raise DataError("the header names this column more than once", file=file, column=c)
+    return features, target
+
+
+def nonfinite_kind(v: float) -> str:
+    return "NaN" if np.isnan(v) else ("inf" if v > 0 else "-inf")

@@ -1,0 +1,206 @@
+"""Batch streams: the one interface the descent loop reads training data through."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import ParameterError
+from . import _order
+from .standardize import RunningStats, Standardizer
+
+
+class BatchStream:
+    """Base class: rows in chunks, batches in a deterministic order per (seed, epoch).
+
+    Attributes
+    ----------
+    n_features, feature_names, n_samples, target_name, dtype
+    batch_size : int or None
+        ``None`` means full batch: :meth:`batches` then yields the data in file
+        order, one piece per chunk (a single piece for an in-memory
+        :class:`ArrayStream` with the default ``chunk_rows``); a full-batch step
+        sums the gradient over all pieces of the epoch.
+    shuffle, seed, chunk_rows, buffer_chunks
+        The batch order, see :mod:`gdlab.data._order`.  Two streams over the
+        same rows with the same values of these (and of batch_size) yield
+        bitwise identical batches, whatever their storage.
+    standardizer : Standardizer or None
+        Applied to X of every batch.
+    """
+
+    n_features: int
+    feature_names: list[str]
+    n_samples: int | None
+    target_name: str | None
+    dtype: np.dtype
+    batch_size: int | None
+    shuffle: bool
+    seed: int
+    chunk_rows: int
+    buffer_chunks: int
+    standardizer: Standardizer | None
+
+    def _init_order(self, batch_size, shuffle, seed, buffer_chunks, standardizer):
+        self.batch_size = _order.check_int(batch_size, "batch_size", 1, allow_none=True)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise ParameterError(f"shuffle must be True or False, got {shuffle!r}")
+        self.shuffle = bool(shuffle)
+        self.seed = _order.check_int(seed, "seed", 0)
+        self.buffer_chunks = _order.check_int(buffer_chunks, "buffer_chunks", 1)
+        if standardizer is not None and not isinstance(standardizer, Standardizer):
+            raise ParameterError("standardizer must be a gdlab.data.Standardizer or None")
+        self.standardizer = standardizer
+
+    # -- to be provided by subclasses ----------------------------------------
+    def _bounds(self) -> np.ndarray:
+        """Chunk start rows plus n_samples at the end."""
+        raise NotImplementedError
+
+    def _read_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw rows of chunk k (no standardization) as (X, y) in ``self.dtype``."""
+        raise NotImplementedError
+
+    def _load_buffer(self, chunk_ids: np.ndarray, perm):
+        """Taker over the concatenated chunks, permuted by perm (None: as is)."""
+        parts = [self._read_chunk(int(k)) for k in chunk_ids]
+        if len(parts) == 1:
+            X, y = parts[0]
+        else:
+            X = np.concatenate([p[0] for p in parts])
+            y = np.concatenate([p[1] for p in parts])
+        del parts
+        if perm is None:
+            return lambda lo, hi: (X[lo:hi], y[lo:hi])
+        return lambda lo, hi: (X[perm[lo:hi]], y[perm[lo:hi]])
+
+    # -- public API -------------------------------------------------------------
+    @property
+    def n_chunks(self) -> int:
+        return len(self._bounds()) - 1
+
+    def n_batches(self) -> int:
+        """Batches per epoch (chunks per epoch when batch_size is None)."""
+        if self.batch_size is None:
+            return self.n_chunks
+        n = int(self._bounds()[-1])
+        return -(-n // self.batch_size)
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(X, y)`` batches of ``epoch``, skipping the first ``start`` of them.
+
+        The order depends only on (seed, epoch) and the order parameters; the
+        batches after ``start`` are exactly those of an uninterrupted epoch.
+        """
+        epoch = _order.check_int(epoch, "epoch", 0)
+        start = _order.check_int(start, "start", 0)
+        self._check_ready()
+        bounds = self._bounds()
+        if self.batch_size is None:
+            it = (self._read_chunk(k) for k in range(start, len(bounds) - 1))
+        else:
+            it = _order.iter_batches(bounds, self.batch_size, self.buffer_chunks, self.shuffle,
+                                     self.seed, epoch, start, self._load_buffer)
+        if self.standardizer is None:
+            return it
+        return self._standardized(it, self.standardizer)
+
+    @staticmethod
+    def _standardized(it, standardizer):
+        for X, y in it:
+            yield standardizer.transform(X), y
+
+    def _check_ready(self):
+        """Called before every epoch: e.g. scan a file, or check it did not change."""
+
+    def iter_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Raw chunks in file order (no shuffle, no standardizer)."""
+        self._check_ready()
+        for k in range(self.n_chunks):
+            yield self._read_chunk(k)
+
+    def feature_stats(self) -> RunningStats:
+        """Per-feature count/mean/M2 (one pass over the chunks unless already known)."""
+        stats = RunningStats(self.n_features)
+        for X, _ in self.iter_chunks():
+            stats.update(X)
+        return stats
+
+    def target_stats(self) -> RunningStats:
+        stats = None
+        for _, y in self.iter_chunks():
+            y2 = y.reshape(len(y), -1)
+            if stats is None:
+                stats = RunningStats(y2.shape[1])
+            stats.update(y2)
+        return stats
+
+    def fit_standardizer(self, apply: bool = True) -> Standardizer:
+        """Fit a :class:`Standardizer` on this stream's features; attach it if ``apply``."""
+        s = Standardizer().fit_stream(self)
+        if apply:
+            self.standardizer = s
+        return s
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(n_samples={self.n_samples}, n_features={self.n_features}, "
+                f"batch_size={self.batch_size}, shuffle={self.shuffle}, seed={self.seed}, "
+                f"chunk_rows={self.chunk_rows}, buffer_chunks={self.buffer_chunks})")
+
+
+class ArrayStream(BatchStream):
+    """Batches from in-memory arrays.
+
+    ``chunk_rows=None`` (default) makes the whole data one chunk, so a
+    shuffled epoch is a plain permutation of all rows.  Give the
+    ``chunk_rows``/``buffer_chunks`` of a file stream to reproduce its batches
+    exactly.  X is validated like scikit-learn's ``check_X_y``; float32 input
+    stays float32, anything else becomes float64, and y gets X's dtype.
+    Batches are read-only views or copies; the arrays are not copied up front.
+    """
+
+    def __init__(self, X, y, batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
+                 chunk_rows: int | None = None, buffer_chunks: int = 4, *,
+                 feature_names: list[str] | None = None, target_name: str = "y",
+                 standardizer: Standardizer | None = None):
+        from ._validate import check_X_y
+        self.X, self.y, self.feature_names = check_X_y(X, y, feature_names, target_name)
+        self.target_name = target_name
+        self.n_samples, self.n_features = self.X.shape
+        self.dtype = self.X.dtype
+        self._init_order(batch_size, shuffle, seed, buffer_chunks, standardizer)
+        chunk_rows = _order.check_int(chunk_rows, "chunk_rows", 1, allow_none=True)
+        self.chunk_rows = self.n_samples if chunk_rows is None else chunk_rows
+        self._bounds_cache = _order.chunk_starts(self.n_samples, self.chunk_rows)
+
+    def _bounds(self):
+        return self._bounds_cache
+
+    def _read_chunk(self, k):
+        a, b = int(self._bounds_cache[k]), int(self._bounds_cache[k + 1])
+        return _readonly(self.X[a:b]), _readonly(self.y[a:b])
+
+    def _load_buffer(self, chunk_ids, perm):
+        bounds = self._bounds_cache
+        if len(chunk_ids) == 1:
+            a = int(bounds[chunk_ids[0]])
+            if perm is None:
+                return lambda lo, hi: (_readonly(self.X[a + lo:a + hi]),
+                                       _readonly(self.y[a + lo:a + hi]))
+            rows = perm + a
+        else:
+            rows = np.concatenate([np.arange(bounds[k], bounds[k + 1]) for k in chunk_ids])
+            if perm is not None:
+                rows = rows[perm]
+        return lambda lo, hi: (self.X[rows[lo:hi]], self.y[rows[lo:hi]])
+
+    def feature_stats(self) -> RunningStats:
+        return RunningStats(self.n_features).update(self.X) if self.chunk_rows >= self.n_samples \
+            else super().feature_stats()
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v

@@ -1,0 +1,503 @@
+"""The ``gdlab`` command: thin argument parsing around the library; no maths here.
+
+Every command prints text for people, or one JSON object with ``--json``. Any bad input
+ends with one line on stderr and exit code 2, never a traceback (``GDLAB_DEBUG=1`` shows
+one). Heavy libraries are imported inside the commands, so ``gdlab diff`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Any, Sequence
+
+EXIT_BAD_INPUT = 2
+
+#: options whose value may start with "-" (negative numbers): ``--x0 -1,2`` works
+_VALUE_OPTIONS = ("--x0", "--at", "--bounds", "--lr", "--betas")
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit code 2
+        raise _Usage(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative whole number, got {text!r}")
+    return v
+
+
+def _numbers(text: str) -> list[float]:
+    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+    return [_number(p.strip()) for p in parts]
+
+
+def _point(text: str) -> dict[str, float] | list[float]:
+    """``x=1,y=2`` (by name) or ``1,2`` (in variable order)."""
+    if "=" not in text:
+        return _numbers(text)
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise argparse.ArgumentTypeError(f"expected name=value pairs like x=1,y=2, got {text!r}")
+        k, v = part.split("=", 1)
+        out[k.strip()] = _number(v.strip())
+    return out
+
+
+def _bounds(text: str) -> list[tuple[float, float]]:
+    """``-5:5,-2:2`` — one low:high pair per variable."""
+    pairs = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if ":" not in part:
+            raise argparse.ArgumentTypeError(f"bounds are low:high pairs separated by commas, "
+                                             f"like -5:5,-5:5; got {text!r}")
+        lo, hi = part.split(":", 1)
+        pairs.append((_number(lo.strip()), _number(hi.strip())))
+    return pairs
+
+
+def _fix_negative_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and len(argv[i + 1]) > 1 and (argv[i + 1][1].isdigit() or argv[i + 1][1] == "."):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+# ---- parser ---------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gdlab", description="Gradient descent, from the derivative of a typed "
+                "formula to training a network.",
+                epilog="Formulas use x**2 or x^2, + - * /, parentheses and sin cos tan exp log "
+                       "sqrt abs tanh sinh cosh asin acos atan sigmoid max min, pi and E. "
+                       "Quote them in the shell: gdlab diff 'x**2 + 2*x + 3'.")
+    p.add_argument("--version", action="version", version="gdlab 0.1.0")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    d = sub.add_parser("diff", help="derivative of a formula (symbolic)",
+                       description="Print the derivative of EXPR; the last line is the "
+                                   "derivative as a formula.")
+    d.add_argument("expr", metavar="EXPR", help="formula text, e.g. 'x**2 + 2*x + 3'")
+    d.add_argument("--wrt", metavar="VAR", help="variable to differentiate by (needed when "
+                   "there are several)")
+    d.add_argument("--order", type=_positive_int, default=1, help="order of the derivative "
+                   "(default 1)")
+    d.add_argument("--at", type=_point, metavar="POINT", help="also evaluate at a point: "
+                   "x=1,y=2 or 1,2")
+    d.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+
+    g = sub.add_parser("grad", help="gradient vector of a formula",
+                       description="Print the partial derivatives and the gradient vector.")
+    g.add_argument("expr", metavar="EXPR")
+    g.add_argument("--vars", metavar="NAMES", help="variable order, e.g. x,y (default: "
+                   "alphabetical)")
+    g.add_argument("--at", type=_point, metavar="POINT")
+    g.add_argument("--latex", action="store_true")
+    g.add_argument("--json", action="store_true")
+
+    h = sub.add_parser("hessian", help="Hessian matrix of a formula")
+    h.add_argument("expr", metavar="EXPR")
+    h.add_argument("--vars", metavar="NAMES")
+    h.add_argument("--at", type=_point, metavar="POINT")
+    h.add_argument("--latex", action="store_true")
+    h.add_argument("--json", action="store_true")
+
+    for name, helptext in (("minimize", "gradient descent on a formula or test function"),
+                           ("maximize", "gradient ascent on a formula")):
+        m = sub.add_parser(name, help=helptext, description=f"{name.capitalize()} EXPR (a "
+                           "formula or a test function's name, see `gdlab functions`).")
+        _add_descent_options(m)
+
+    c = sub.add_parser("compare", help="several optimizers from the same start, one picture",
+                       description="Run EXPR with several optimizers from the same start.")
+    c.add_argument("expr", metavar="EXPR")
+    c.add_argument("--optimizers", default="sgd,momentum,nesterov,adam,rmsprop,adagrad",
+                   help="comma-separated names (default: %(default)s)")
+    c.add_argument("--x0", type=_numbers, metavar="VALUES")
+    c.add_argument("--lr", type=_numbers, metavar="RATES", help="one rate for all, or one per "
+                   "optimizer (comma-separated)")
+    c.add_argument("--max-iter", type=_positive_int, default=2000)
+    c.add_argument("--eps", type=_number, default=1e-6)
+    c.add_argument("--vars", metavar="NAMES")
+    c.add_argument("--plot", metavar="FILE.png")
+    c.add_argument("--json", action="store_true")
+
+    pl = sub.add_parser("plot", help="draw a function alone",
+                        description="Draw EXPR: a curve for one variable, a contour map for two.")
+    pl.add_argument("expr", metavar="EXPR")
+    pl.add_argument("--bounds", type=_bounds, metavar="LO:HI,...")
+    pl.add_argument("--vars", metavar="NAMES")
+    pl.add_argument("--surface", action="store_true", help="3-D surface view")
+    pl.add_argument("--gradients", action="store_true", help="draw gradient arrows")
+    pl.add_argument("--out", "--plot", dest="plot", metavar="FILE.png", required=True)
+
+    sub.add_parser("functions", help="list the named test functions").add_argument(
+        "--json", action="store_true")
+
+    dm = sub.add_parser("demo", help="the lecture's tour on bundled data (about a minute)")
+    dm.add_argument("--quick", action="store_true", help="a shorter tour")
+    dm.add_argument("--plots", metavar="DIR", help="also save the tour's pictures here")
+    return p
+
+
+def _add_descent_options(m: argparse.ArgumentParser) -> None:
+    m.add_argument("expr", metavar="EXPR")
+    m.add_argument("--x0", type=_numbers, action="append", metavar="VALUES",
+                   help="start, e.g. --x0 5 or --x0 1,2 (repeat for several starts; "
+                        "negative numbers work: --x0 -1.2,1)")
+    m.add_argument("--vars", metavar="NAMES", help="variable order (default alphabetical)")
+    m.add_argument("--optimizer", default=None, help="sgd (default), momentum, nesterov, adam, "
+                   "adamw, rmsprop, adagrad")
+    m.add_argument("--lr", type=_number, help="learning rate (default: line search for sgd, "
+                   "PyTorch's default otherwise)")
+    m.add_argument("--momentum", type=_number)
+    m.add_argument("--dampening", type=_number)
+    m.add_argument("--nesterov", action="store_true", default=None)
+    m.add_argument("--weight-decay", type=_number)
+    m.add_argument("--betas", type=_numbers, metavar="B1,B2")
+    m.add_argument("--alpha", type=_number, help="RMSProp smoothing constant")
+    m.add_argument("--centered", action="store_true", default=None)
+    m.add_argument("--amsgrad", action="store_true", default=None)
+    m.add_argument("--lr-decay", type=_number, help="AdaGrad learning-rate decay")
+    m.add_argument("--opt-eps", type=_number, metavar="EPS", help="the optimizer's eps "
+                   "(Adam, RMSProp, AdaGrad)")
+    m.add_argument("--schedule", help="constant, step, exponential, inverse_time, cosine, warmup")
+    m.add_argument("--schedule-args", type=_point, metavar="K=V,...",
+                   help="schedule options, e.g. step_size=50,gamma=0.5")
+    m.add_argument("--eps", type=_number, default=1e-6, help="stop when |grad| < eps "
+                   "(default 1e-6)")
+    m.add_argument("--max-iter", type=_positive_int, default=10_000)
+    m.add_argument("--ftol", type=_number)
+    m.add_argument("--time-limit", type=_number, metavar="SECONDS")
+    m.add_argument("--restarts", type=_positive_int, metavar="N", help="N random starts in "
+                   "--bounds (default: a test function's domain), run at once")
+    m.add_argument("--bounds", type=_bounds, metavar="LO:HI,...", help="e.g. -5:5,-5:5")
+    m.add_argument("--seed", type=int)
+    m.add_argument("--json", action="store_true", help="print one JSON object")
+    m.add_argument("--history", action="store_true", help="include the per-step history "
+                   "(with --json) or print it")
+    m.add_argument("--plot", metavar="FILE.png", help="draw the path")
+    m.add_argument("--animate", metavar="FILE.gif", help="animate the path")
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+def _function(expr: str, vars_: str | None = None) -> Any:
+    from .calculus import Function
+    return Function(expr, vars_)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.10g}"
+
+
+def _at(fn: Any, at: Any) -> Any:
+    """A point for ``Function`` calls: dict by name or list in variable order."""
+    if isinstance(at, dict):
+        return at
+    from .errors import ParameterError
+    if len(at) != fn.n_vars:
+        raise ParameterError(f"--at needs {fn.n_vars} value(s) for {', '.join(fn.variables)}")
+    return dict(zip(fn.variables, at))
+
+
+def _point_text(point: dict[str, float]) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in point.items())
+
+
+def cmd_diff(a: argparse.Namespace) -> int:
+    fn = _function(a.expr)
+    der = fn.derivative(a.wrt if a.wrt else None, a.order)
+    var = a.wrt or (fn.variables[0] if fn.variables else "x")
+    label = f"d{'^' + str(a.order) if a.order != 1 else ''}f/d{var}{'^' + str(a.order) if a.order != 1 else ''}"
+    out: dict[str, Any] = {"formula": fn.text, "variables": list(fn.variables), "wrt": var,
+                           "order": a.order, "derivative": der.text, "latex": der.latex}
+    if a.at is not None:
+        point = _at(fn, a.at)
+        out["at"] = point
+        out["value"] = der(**point)
+    if a.json:
+        print(json.dumps(out))
+        return 0
+    print(f"f({', '.join(fn.variables)}) = {fn.latex if a.latex else fn.text}")
+    if a.at is not None:
+        print(f"{label} at ({_point_text(out['at'])}) = {_fmt(out['value'])}")
+    print(f"{label} =")
+    print(der.latex if a.latex else der.text)
+    return 0
+
+
+def cmd_grad(a: argparse.Namespace) -> int:
+    fn = _function(a.expr, a.vars)
+    parts = fn.gradient()
+    out: dict[str, Any] = {"formula": fn.text, "variables": list(fn.variables),
+                           "gradient": [p.text for p in parts], "latex": [p.latex for p in parts]}
+    if a.at is not None:
+        point = _at(fn, a.at)
+        out["at"] = point
+        out["value"] = [float(v) for v in fn.grad_at(**point)]
+    if a.json:
+        print(json.dumps(out))
+        return 0
+    print(f"f({', '.join(fn.variables)}) = {fn.text}")
+    for v, p in zip(fn.variables, parts):
+        print(f"df/d{v} = {p.latex if a.latex else p.text}")
+    if a.at is not None:
+        vals = ", ".join(_fmt(v) for v in out["value"])
+        print(f"grad f at ({_point_text(out['at'])}) = [{vals}]")
+    print("[" + ", ".join(p.latex if a.latex else p.text for p in parts) + "]")
+    return 0
+
+
+def cmd_hessian(a: argparse.Namespace) -> int:
+    fn = _function(a.expr, a.vars)
+    H = fn.hessian()
+    out: dict[str, Any] = {"formula": fn.text, "variables": list(fn.variables),
+                           "hessian": [[h.text for h in row] for row in H]}
+    if a.at is not None:
+        point = _at(fn, a.at)
+        out["at"] = point
+        out["value"] = fn.hessian_at(**point).tolist()
+    if a.json:
+        print(json.dumps(out))
+        return 0
+    print(f"f({', '.join(fn.variables)}) = {fn.text}")
+    if a.at is not None:
+        print(f"Hessian at ({_point_text(out['at'])}):")
+        for row in out["value"]:
+            print("  [" + ", ".join(_fmt(v) for v in row) + "]")
+    print("Hessian:")
+    print("[" + ", ".join("[" + ", ".join(h.latex if a.latex else h.text for h in row) + "]"
+                          for row in H) + "]")
+    return 0
+
+
+def _descent(a: argparse.Namespace, maximize: bool) -> int:
+    from .calculus import Function
+    from .optimize import maximize as gd_max
+    from .optimize import minimize as gd_min
+
+    fn = Function(a.expr, a.vars)
+    options = {"momentum": a.momentum, "dampening": a.dampening, "nesterov": a.nesterov,
+               "weight_decay": a.weight_decay, "betas": tuple(a.betas) if a.betas else None,
+               "alpha": a.alpha, "centered": a.centered, "amsgrad": a.amsgrad,
+               "lr_decay": a.lr_decay, "eps": a.opt_eps}
+    options = {k: v for k, v in options.items() if v is not None}
+    x0 = None
+    if a.x0:
+        x0 = a.x0[0] if len(a.x0) == 1 else a.x0
+        if len({len(r) for r in a.x0}) > 1:
+            from .errors import ParameterError
+            raise ParameterError("every --x0 needs the same number of values")
+    schedule = None
+    if a.schedule:
+        schedule = {"name": a.schedule, **(a.schedule_args or {})}
+        schedule = {k: (int(v) if k in ("step_size", "T_max", "total_iters") else v)
+                    for k, v in schedule.items()}
+    run = gd_max if maximize else gd_min
+    res = run(fn, x0=x0, optimizer=a.optimizer, lr=a.lr, eps=a.eps, max_iter=a.max_iter,
+              restarts=a.restarts, bounds=a.bounds, seed=a.seed, schedule=schedule,
+              ftol=a.ftol, time_limit=a.time_limit, **options)
+    if a.plot or a.animate:
+        from . import plot
+        if a.plot:
+            plot.plot_path(res, fn, path=a.plot)
+        if a.animate:
+            plot.animate_path(res, fn, a.animate)
+    if a.json:
+        print(json.dumps(res.to_dict(history=a.history)))
+        return 0
+    verb = "maximize" if maximize else "minimize"
+    print(f"{verb} f({', '.join(fn.variables)}) = {fn.text}")
+    opt = res.optimizer
+    desc = opt.get("name", "sgd")
+    if opt.get("line_search"):
+        desc += " with backtracking line search (no lr given)"
+    else:
+        desc += " " + ", ".join(f"{k}={v}" for k, v in opt.items()
+                                if k not in ("name", "maximize", "schedule"))
+        if "schedule" in opt:
+            desc += f", schedule {opt['schedule']['name']}"
+    print(f"optimizer: {desc}")
+    if res.n_starts > 1:
+        print(f"starts: {res.n_starts} run at once, {int(res.converged_all.sum())} converged; "
+              f"best is #{res.best}")
+    names = res.variables
+    print(f"iterations: {res.nit}")
+    print("x: " + ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(names, res.x)))
+    print(f"f(x) = {_fmt(res.fun)}")
+    gname = "|grad|" if len(names) == 1 else "norm(grad)"
+    print(f"{gname} = {res.grad_norm:.3g}")
+    if a.history:
+        h = res.history
+        for s, xv, fv in zip(h.steps, h.x, h.fun):
+            print(f"  step {s}: x = [{', '.join(_fmt(v) for v in xv)}], f = {_fmt(fv)}")
+    if a.plot:
+        print(f"picture: {a.plot}")
+    print(res.reason)
+    return 0
+
+
+def cmd_minimize(a: argparse.Namespace) -> int:
+    return _descent(a, maximize=False)
+
+
+def cmd_maximize(a: argparse.Namespace) -> int:
+    return _descent(a, maximize=True)
+
+
+def cmd_compare(a: argparse.Namespace) -> int:
+    from .calculus import Function
+    from .errors import ParameterError
+    from .optimize import minimize
+
+    fn = Function(a.expr, a.vars)
+    names = [n.strip() for n in a.optimizers.split(",") if n.strip()]
+    if not names:
+        raise ParameterError("--optimizers needs at least one name")
+    lrs = a.lr or [None]
+    if len(lrs) not in (1, len(names)):
+        raise ParameterError(f"--lr needs one rate or one per optimizer ({len(names)})")
+    if len(lrs) == 1:
+        lrs = lrs * len(names)
+    x0 = a.x0
+    if x0 is None and fn.test_function is not None:
+        lo = [b[0] for b in fn.test_function.bounds]
+        hi = [b[1] for b in fn.test_function.bounds]
+        x0 = [l_ + 0.15 * (h_ - l_) for l_, h_ in zip(lo, hi)]
+    results = {}
+    for name, lr in zip(names, lrs):
+        label = name if lr is None else f"{name} lr={lr:g}"
+        results[label] = minimize(fn, x0=x0, optimizer=name, lr=lr, eps=a.eps,
+                                  max_iter=a.max_iter, line_search=False if name != "sgd" or lr else None)
+    if a.plot:
+        from . import plot
+        plot.plot_compare(results, fn, path=a.plot)
+    if a.json:
+        print(json.dumps({k: r.to_dict() for k, r in results.items()}))
+        return 0
+    print(f"f({', '.join(fn.variables)}) = {fn.text}")
+    width = max(len(k) for k in results)
+    for k, r in results.items():
+        print(f"{k:<{width}}  f = {r.fun:<14.6g} steps = {r.nit:<6d} x = "
+              f"[{', '.join(f'{v:.6g}' for v in r.x)}]  {r.status}")
+    if a.plot:
+        print(f"picture: {a.plot}")
+    return 0
+
+
+def cmd_plot(a: argparse.Namespace) -> int:
+    from . import plot
+    fn = _function(a.expr, a.vars)
+    plot.plot_function(fn, bounds=a.bounds, path=a.plot, surface=a.surface,
+                       show_gradients=a.gradients)
+    print(f"picture: {a.plot}")
+    return 0
+
+
+def cmd_functions(a: argparse.Namespace) -> int:
+    from . import functions
+    table = [functions.get(n) for n in functions.names()]
+    if a.json:
+        print(json.dumps([{"name": t.name, "title": t.title, "formula": t.formula,
+                           "bounds": t.bounds, "minima": t.minima, "fmin": t.fmin}
+                          for t in table]))
+        return 0
+    for t in table:
+        dom = " x ".join(f"[{lo:g}, {hi:g}]" for lo, hi in t.bounds)
+        mins = "; ".join("(" + ", ".join(f"{v:.6g}" for v in m) + ")" for m in t.minima)
+        print(f"{t.name:<16} {t.formula}")
+        print(f"{'':<16} domain {dom}; minimum f = {t.fmin:.10g} at {mins}")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from .demo import run_demo
+    return run_demo(quick=a.quick, plots=a.plots)
+
+
+COMMANDS = {"diff": cmd_diff, "grad": cmd_grad, "hessian": cmd_hessian,
+            "minimize": cmd_minimize, "maximize": cmd_maximize, "compare": cmd_compare,
+            "plot": cmd_plot, "functions": cmd_functions, "demo": cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_fix_negative_values(argv))
+        if not args.command:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        return COMMANDS[args.command](args)
+    except _Usage as e:
+        print(_one_line(str(e)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("gdlab: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # every failure ends as one line: bad input is the usual cause
+        if os.environ.get("GDLAB_DEBUG"):
+            raise
+        print(_one_line(f"gdlab: error: {_describe(e)}"), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _describe(e: BaseException) -> str:
+    from .errors import GdlabError
+    if isinstance(e, GdlabError):
+        return str(e)
+    if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
+        return f"{e.strerror}: {e.filename}"
+    if isinstance(e, (MemoryError, RecursionError)):
+        return "the input is too large or too deeply nested"
+    return f"{type(e).__name__}: {e}"
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,451 @@
+"""scikit-learn-style estimators trained by gradient descent through :func:`gdlab.train.train`.
+
+``LinearRegression``, ``LogisticRegression``, ``SoftmaxRegression``, ``MLPClassifier`` and
+``MLPRegressor`` follow scikit-learn's conventions: ``__init__`` only stores its arguments;
+``fit``, ``partial_fit``, ``predict``, ``predict_proba`` (classifiers), ``score``; fitted
+attributes end in ``_`` (``coef_``, ``intercept_``, ``n_iter_``, ``history_``,
+``n_features_in_``, ``feature_names_in_``). Input is validated with scikit-learn's own
+``validate_data``, so messages are scikit-learn's words. float32 input trains in float32.
+
+Common hyper-parameters:
+
+``optimizer``   name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``,
+                ``"rmsprop"``, ``"adagrad"``) or a rule object of :mod:`gdlab.optim`;
+                ``optimizer_options`` are its keyword arguments (PyTorch's names).
+``lr``          learning rate; ``schedule`` a schedule name/dict/object.
+``batch_size``  ``None`` full-batch gradient descent, ``1`` online SGD, ``k`` mini-batches.
+``epochs``      passes over the data; ``shuffle`` and ``seed`` fix the batch order and
+                the initial weights.
+``tol``, ``patience``  stop when the watched loss has not improved by ``tol`` for
+                ``patience`` epochs; with ``early_stopping`` the watched quantity is
+                the score on a held-out ``validation_fraction`` and the best weights
+                are restored.
+``l2``          penalty ``(l2/2)·‖w‖²`` on the weights (not intercepts).
+``standardize`` scale features to mean 0 and std 1 inside the model (GD needs scaled
+                features; ``coef_`` is reported for the original features).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..data.standardize import Standardizer
+from ..data.stream import ArrayStream
+from ..errors import ParameterError
+from ..optim.rules import Rule, make_rule
+from ..optim.schedules import make_schedule
+from ..train import train
+from .objectives import LinearObjective, LogisticObjective, MLPObjective, SoftmaxObjective
+
+
+class _GDEstimator(BaseEstimator):
+    """Shared machinery: validation, scaling, the training call, partial_fit state."""
+
+    _is_classifier = False
+
+    # ---- to be provided -------------------------------------------------------------------
+    def _make_objective(self, n_features: int, n_outputs: int) -> Any:
+        raise NotImplementedError
+
+    def _score_fn(self):
+        return None
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if self.batch_size is not None and (isinstance(self.batch_size, bool) or
+                                            int(self.batch_size) != self.batch_size or
+                                            self.batch_size < 1):
+            raise ParameterError(f"batch_size must be None or a positive whole number, got "
+                                 f"{self.batch_size!r}")
+        if not isinstance(self.epochs, (int, np.integer)) or isinstance(self.epochs, bool) \
+                or self.epochs < 1:
+            raise ParameterError(f"epochs must be a positive whole number, got {self.epochs!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ParameterError(f"validation_fraction must be in (0, 1), got "
+                                 f"{self.validation_fraction!r}")
+        if self.l2 < 0:
+            raise ParameterError(f"l2 must be non-negative, got {self.l2!r}")
+
+    def _rule(self) -> Rule:
+        if isinstance(self.optimizer, Rule):
+            return self.optimizer
+        return make_rule(self.optimizer, lr=self.lr, **(self.optimizer_options or {}))
+
+    def _prepare_y(self, y: np.ndarray, first: bool, classes: Any = None) -> tuple[np.ndarray, int]:
+        if self._is_classifier:
+            check_classification_targets(y)
+            if first:
+                self.classes_ = np.unique(y) if classes is None else np.unique(classes)
+                if len(self.classes_) < 2 and self._needs_two_classes:
+                    raise ValueError(f"The number of classes has to be greater than one; got "
+                                     f"{len(self.classes_)} class")
+            idx = np.searchsorted(self.classes_, y)
+            bad = (idx >= len(self.classes_)) | (self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y)
+            if bad.any():
+                raise ValueError(f"y contains labels not seen in the first call: "
+                                 f"{np.unique(y[bad])[:5]}")
+            return idx.astype(np.float64), len(self.classes_)
+        y = np.asarray(y)
+        return y, (1 if y.ndim == 1 else y.shape[1])
+
+    _needs_two_classes = True
+
+    def _fit(self, X: Any, y: Any, *, partial: bool, classes: Any = None) -> "_GDEstimator":
+        self._check_params()
+        first = not partial or not hasattr(self, "params_")
+        X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
+                             y_numeric=not self._is_classifier,
+                             multi_output=not self._is_classifier)
+        if not self._is_classifier:
+            y = y.astype(X.dtype, copy=False)
+        yt, n_out = self._prepare_y(y, first, classes)
+        dtype = X.dtype
+        if first:
+            self.scaler_ = Standardizer().fit(X) if self.standardize else None
+            self.objective_ = self._make_objective(X.shape[1], n_out)
+            self.params_ = self.objective_.init_params(np.random.default_rng(self.seed), dtype=dtype)
+            self._opt_state = None
+            self.t_ = 0
+            self.history_ = {"loss": [], "val_loss": [], "val_score": [], "lr": [], "time": []}
+        Xs = self.scaler_.transform(X).astype(dtype, copy=False) if self.scaler_ is not None else X
+        validation = None
+        if self.early_stopping and not partial:
+            rng = np.random.default_rng(self.seed)
+            n_val = max(1, int(round(self.validation_fraction * len(Xs))))
+            if len(Xs) - n_val < 1:
+                raise ValueError("too few samples to hold out a validation set")
+            perm = rng.permutation(len(Xs))
+            vi, ti = perm[:n_val], perm[n_val:]
+            validation = (Xs[vi], yt[vi].astype(dtype))
+            Xs, yt = Xs[ti], yt[ti]
+        stream = ArrayStream(Xs, yt.astype(dtype, copy=False), batch_size=self.batch_size,
+                             shuffle=self.shuffle, seed=self.seed if self.seed is not None else 0)
+        rule = self._rule()
+        epochs = 1 if partial else self.epochs
+        res = train(self.objective_, self.params_, stream, rule,
+                    schedule=make_schedule(self.schedule), epochs=epochs,
+                    tol=self.tol, patience=self.patience, validation=validation,
+                    score=self._score_fn(), restore_best=validation is not None,
+                    time_limit=self.time_limit, progress=self.verbose,
+                    initial_state=self._opt_state if partial else None,
+                    initial_step=self.t_ if partial else 0)
+        self.params_ = res.params.astype(dtype, copy=False)
+        self._opt_state = res.extra.get("rule_state")
+        self.t_ = res.n_steps if partial else res.n_steps
+        if partial:
+            for k, v in res.history.items():
+                self.history_.setdefault(k, []).extend(v)
+            self.n_iter_ = getattr(self, "n_iter_", 0) + res.n_epochs
+        else:
+            self.history_ = res.history
+            self.n_iter_ = res.n_epochs
+        self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else math.nan
+        self.stop_reason_ = res.reason
+        self.status_ = res.status
+        self.best_epoch_ = res.best_epoch
+        self._set_public()
+        return self
+
+    def fit(self, X: Any, y: Any) -> "_GDEstimator":
+        """Train from scratch for ``epochs`` epochs (or until a stop rule fires)."""
+        return self._fit(X, y, partial=False)
+
+    def _transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "params_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = X.astype(self.params_.dtype, copy=False)
+        if self.scaler_ is not None:
+            X = self.scaler_.transform(X).astype(self.params_.dtype, copy=False)
+        return X
+
+    def _set_public(self) -> None:
+        pass
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _common_init(self: Any, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
+                 patience, early_stopping, validation_fraction, l2, standardize, time_limit,
+                 verbose, optimizer_options) -> None:
+    self.optimizer = optimizer
+    self.lr = lr
+    self.schedule = schedule
+    self.batch_size = batch_size
+    self.epochs = epochs
+    self.shuffle = shuffle
+    self.seed = seed
+    self.tol = tol
+    self.patience = patience
+    self.early_stopping = early_stopping
+    self.validation_fraction = validation_fraction
+    self.l2 = l2
+    self.standardize = standardize
+    self.time_limit = time_limit
+    self.verbose = verbose
+    self.optimizer_options = optimizer_options
+
+
+class LinearRegression(RegressorMixin, _GDEstimator):
+    """Linear regression ``y ≈ Xβ + b`` by gradient descent.
+
+    ``loss``: ``"mse"`` (‖y−Xβ‖²/n), ``"rmse"`` (the lecture's ‖y−Xβ‖₂ with 1/n inside the
+    norm) or ``"half_mse"`` (1/(2m)·Σ(h−y)², lecture 004). :meth:`closed_form` gives the
+    least-squares reference (``np.linalg.lstsq``).
+    """
+
+    def __init__(self, *, loss: str = "mse", fit_intercept: bool = True,
+                 optimizer: Any = "sgd", lr: float = 0.1, schedule: Any = None,
+                 batch_size: int | None = None, epochs: int = 500, shuffle: bool = True,
+                 seed: int | None = 0, tol: float | None = 1e-7, patience: int = 10,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 l2: float = 0.0, standardize: bool = True, time_limit: float | None = None,
+                 verbose: bool = False, optimizer_options: dict | None = None):
+        self.loss = loss
+        self.fit_intercept = fit_intercept
+        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
+                     patience, early_stopping, validation_fraction, l2, standardize,
+                     time_limit, verbose, optimizer_options)
+
+    def _make_objective(self, n_features, n_outputs):
+        return LinearObjective(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
+                               loss=self.loss, l2=self.l2)
+
+    def _score_fn(self):
+        def r2(p, X, y):
+            pred = self.objective_.predict_raw(p, X).reshape(y.shape)
+            ss = float(np.sum((y - y.mean(axis=0)) ** 2))
+            return 1 - float(np.sum((y - pred) ** 2)) / ss if ss > 0 else 0.0
+        return r2
+
+    def partial_fit(self, X: Any, y: Any) -> "LinearRegression":
+        """One epoch over ``(X, y)``, continuing the weights and the optimizer state."""
+        return self._fit(X, y, partial=True)
+
+    def _set_public(self) -> None:
+        v = self.objective_.views(self.params_)
+        coef = np.array(v["coef"], dtype=self.params_.dtype)
+        intercept = np.array(v["intercept"], dtype=self.params_.dtype) if "intercept" in v \
+            else np.zeros(coef.shape[1] if coef.ndim == 2 else 1, dtype=coef.dtype)
+        if self.scaler_ is not None:
+            scale = self.scaler_.scale_.astype(coef.dtype)
+            mean = self.scaler_.mean_.astype(coef.dtype)
+            coef = coef / (scale[:, None] if coef.ndim == 2 else scale)
+            intercept = intercept - mean @ coef
+        if coef.ndim == 2:
+            self.coef_ = coef.T.copy()          # (n_targets, n_features), as scikit-learn
+            self.intercept_ = intercept
+        else:
+            self.coef_ = coef
+            self.intercept_ = float(intercept.reshape(-1)[0]) if intercept.size == 1 else intercept
+
+    def predict(self, X: Any) -> np.ndarray:
+        Xs = self._transform(X)
+        out = self.objective_.predict_raw(self.params_, Xs)
+        return out.reshape(len(Xs)) if self.coef_.ndim == 1 else out
+
+    def closed_form(self, X: Any, y: Any) -> dict[str, Any]:
+        """The least-squares solution on ``(X, y)`` and the gap to this model:
+        ``{"coef", "intercept", "r2_lstsq", "r2_gd", "r2_gap", "coef_gap"}``."""
+        check_is_fitted(self, "params_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        obj = LinearObjective(X.shape[1], n_targets=1 if y.ndim == 1 else y.shape[1],
+                              fit_intercept=self.fit_intercept, loss="mse")
+        flat = obj.closed_form(X, y)
+        v = obj.views(flat)
+        pred = obj.predict_raw(flat, X).reshape(y.shape)
+        ss = float(np.sum((y - y.mean(axis=0)) ** 2))
+        r2_ls = 1 - float(np.sum((y - pred) ** 2)) / ss if ss > 0 else 0.0
+        r2_gd = float(self.score(X, y))
+        coef_ls = np.asarray(v["coef"]).reshape(np.shape(self.coef_.T)).T
+        return {"coef": coef_ls, "intercept": np.asarray(v.get("intercept", 0.0)),
+                "r2_lstsq": r2_ls, "r2_gd": r2_gd, "r2_gap": r2_ls - r2_gd,
+                "coef_gap": float(np.max(np.abs(coef_ls - self.coef_)))}
+
+
+class _ClassifierBase(ClassifierMixin, _GDEstimator):
+    _is_classifier = True
+
+    def _score_fn(self):
+        def acc(p, X, y):
+            return float(np.mean(self.objective_.predict(p, X) == y))
+        return acc
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "_ClassifierBase":
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+        if not hasattr(self, "params_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(X, y, partial=True, classes=classes)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        Xs = self._transform(X)
+        p = np.asarray(self.objective_.predict_raw(self.params_, Xs))
+        if p.ndim == 1:
+            p = np.column_stack([1 - p, p])
+        return p
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class LogisticRegression(_ClassifierBase):
+    """Binary logistic regression (cross-entropy, sigmoid) by gradient descent."""
+
+    def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "sgd", lr: float = 0.5,
+                 schedule: Any = None, batch_size: int | None = None, epochs: int = 500,
+                 shuffle: bool = True, seed: int | None = 0, tol: float | None = 1e-6,
+                 patience: int = 10, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, l2: float = 0.0, standardize: bool = True,
+                 time_limit: float | None = None, verbose: bool = False,
+                 optimizer_options: dict | None = None):
+        self.fit_intercept = fit_intercept
+        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
+                     patience, early_stopping, validation_fraction, l2, standardize,
+                     time_limit, verbose, optimizer_options)
+
+    def _prepare_y(self, y, first, classes=None):
+        yt, k = super()._prepare_y(y, first, classes)
+        if len(self.classes_) > 2:
+            raise ValueError(f"LogisticRegression is binary; y has {len(self.classes_)} classes "
+                             f"(use SoftmaxRegression)")
+        return yt, k
+
+    def _make_objective(self, n_features, n_outputs):
+        return LogisticObjective(n_features, fit_intercept=self.fit_intercept, l2=self.l2)
+
+    def _set_public(self) -> None:
+        v = self.objective_.views(self.params_)
+        coef = np.array(v["coef"]).reshape(1, -1)
+        intercept = np.array(v.get("intercept", np.zeros(1))).reshape(1)
+        if self.scaler_ is not None:
+            coef = coef / self.scaler_.scale_
+            intercept = intercept - coef @ self.scaler_.mean_
+        self.coef_ = coef.astype(self.params_.dtype)
+        self.intercept_ = intercept.astype(self.params_.dtype)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        Xs = self._transform(X)
+        return self.objective_.decision_function(self.params_, Xs)
+
+
+class SoftmaxRegression(_ClassifierBase):
+    """Multiclass logistic (softmax) regression with cross-entropy, by gradient descent."""
+
+    def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "sgd", lr: float = 0.5,
+                 schedule: Any = None, batch_size: int | None = None, epochs: int = 500,
+                 shuffle: bool = True, seed: int | None = 0, tol: float | None = 1e-6,
+                 patience: int = 10, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, l2: float = 0.0, standardize: bool = True,
+                 time_limit: float | None = None, verbose: bool = False,
+                 optimizer_options: dict | None = None):
+        self.fit_intercept = fit_intercept
+        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
+                     patience, early_stopping, validation_fraction, l2, standardize,
+                     time_limit, verbose, optimizer_options)
+
+    def _make_objective(self, n_features, n_outputs):
+        return SoftmaxObjective(n_features, max(n_outputs, 2), fit_intercept=self.fit_intercept,
+                                l2=self.l2)
+
+    def _set_public(self) -> None:
+        v = self.objective_.views(self.params_)
+        coef = np.array(v["coef"])               # (d, K)
+        intercept = np.array(v.get("intercept", np.zeros(coef.shape[1])))
+        if self.scaler_ is not None:
+            coef = coef / self.scaler_.scale_[:, None]
+            intercept = intercept - self.scaler_.mean_ @ coef
+        self.coef_ = coef.T.astype(self.params_.dtype)
+        self.intercept_ = intercept.astype(self.params_.dtype)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        Xs = self._transform(X)
+        return self.objective_.decision_function(self.params_, Xs)
+
+
+class _MLPBase(_GDEstimator):
+    def _layers(self, n_in: int, n_out: int) -> list[int]:
+        hidden = self.hidden_layer_sizes
+        if isinstance(hidden, (int, np.integer)):
+            hidden = (hidden,)
+        hidden = list(hidden)
+        if any(int(h) != h or h < 1 for h in hidden):
+            raise ParameterError(f"hidden_layer_sizes must be positive whole numbers, got "
+                                 f"{self.hidden_layer_sizes!r}")
+        return [n_in, *map(int, hidden), n_out]
+
+    def _set_public(self) -> None:
+        layers = self.objective_.layers(self.params_)
+        self.coefs_ = [np.array(W) for W, _ in layers]
+        self.intercepts_ = [np.array(b) for _, b in layers]
+
+
+class MLPClassifier(_MLPBase, _ClassifierBase):
+    """Multi-layer perceptron classifier: hidden layers with ``activation``, softmax output,
+    cross-entropy loss, gradients by backpropagation."""
+
+    def __init__(self, hidden_layer_sizes: Any = (100,), *, activation: str = "relu",
+                 optimizer: Any = "adam", lr: float = 1e-3, schedule: Any = None,
+                 batch_size: int | None = 200, epochs: int = 200, shuffle: bool = True,
+                 seed: int | None = 0, tol: float | None = 1e-4, patience: int = 10,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 l2: float = 1e-4, standardize: bool = True, time_limit: float | None = None,
+                 verbose: bool = False, optimizer_options: dict | None = None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
+                     patience, early_stopping, validation_fraction, l2, standardize,
+                     time_limit, verbose, optimizer_options)
+
+    def _make_objective(self, n_features, n_outputs):
+        return MLPObjective(self._layers(n_features, max(n_outputs, 2)),
+                            activation=self.activation, task="classification", l2=self.l2)
+
+
+class MLPRegressor(_MLPBase, RegressorMixin):
+    """Multi-layer perceptron regressor: hidden layers with ``activation``, linear output,
+    squared-error loss ``(1/(2n))·Σ‖ŷ−y‖²``, gradients by backpropagation."""
+
+    def __init__(self, hidden_layer_sizes: Any = (100,), *, activation: str = "relu",
+                 optimizer: Any = "adam", lr: float = 1e-3, schedule: Any = None,
+                 batch_size: int | None = 200, epochs: int = 200, shuffle: bool = True,
+                 seed: int | None = 0, tol: float | None = 1e-4, patience: int = 10,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 l2: float = 1e-4, standardize: bool = True, time_limit: float | None = None,
+                 verbose: bool = False, optimizer_options: dict | None = None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
+                     patience, early_stopping, validation_fraction, l2, standardize,
+                     time_limit, verbose, optimizer_options)
+
+    def _make_objective(self, n_features, n_outputs):
+        return MLPObjective(self._layers(n_features, n_outputs), activation=self.activation,
+                            task="regression", l2=self.l2)
+
+    def _score_fn(self):
+        def r2(p, X, y):
+            pred = np.asarray(self.objective_.predict_raw(p, X)).reshape(y.shape)
+            ss = float(np.sum((y - y.mean(axis=0)) ** 2))
+            return 1 - float(np.sum((y - pred) ** 2)) / ss if ss > 0 else 0.0
+        return r2
+
+    def partial_fit(self, X: Any, y: Any) -> "MLPRegressor":
+        return self._fit(X, y, partial=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        Xs = self._transform(X)
+        out = np.asarray(self.objective_.predict_raw(self.params_, Xs))
+        return out.reshape(len(Xs)) if out.ndim == 2 and out.shape[1] == 1 else out
+
+
+ESTIMATORS = {"linear": LinearRegression, "logistic": LogisticRegression,
+              "softmax": SoftmaxRegression, "mlp": MLPClassifier, "mlp_regressor": MLPRegressor}

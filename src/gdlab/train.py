@@ -1,0 +1,361 @@
+"""Training a model on data: epochs of batches through the shared descent loop.
+
+:func:`train` plugs a model objective (:mod:`gdlab.models.objectives`) and a batch stream
+(:mod:`gdlab.data`) into :func:`gdlab.loop.descend`; there is no second training loop.
+What training adds lives in one callback, :class:`_Epochs`, which the loop calls after
+every evaluation:
+
+* epoch bookkeeping: the epoch's mean training loss, validation loss and score, the
+  history, the progress bar;
+* stopping: early stopping on the validation score (or on the training loss) with
+  ``tol`` and ``patience``, restoring the best weights;
+* checkpoints every ``checkpoint_every`` steps, written atomically, holding everything a
+  resumed run needs to end with exactly the weights of an uninterrupted one: the
+  parameters, the optimizer state, the step (which fixes the epoch, the position in the
+  data and the schedule), the epoch accumulators and the history.
+
+The order of batches is a function of ``(seed, epoch)`` only (see :mod:`gdlab.data`), so
+the step count is the data position.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import persist
+from .errors import ModelFileError, ParameterError
+from .loop import DIVERGED, END_OF_DATA, MAX_ITER, STOPPED, TIME_LIMIT, LoopState, StepInfo, StopRules, descend
+from .optim.schedules import Schedule
+from .result import History
+
+
+class ModelObjective:
+    """Adapter: a model objective on flat parameters as a loop objective on ``(1, p)`` rows."""
+
+    def __init__(self, objective: Any):
+        self.objective = objective
+        self._g: np.ndarray | None = None
+
+    def value_and_grad(self, x: np.ndarray, batch: Any):
+        if self._g is None or self._g.dtype != x.dtype:
+            self._g = np.empty(x.shape[1], dtype=x.dtype)
+        if isinstance(batch, FullPass):
+            return self._full(x[0], batch)
+        X, y = batch
+        f, g = self.objective.value_and_grad(x[0], X, y, out=self._g)
+        return np.array([f], dtype=float), g.reshape(1, -1)
+
+    def _full(self, p: np.ndarray, batch: "FullPass"):
+        """Mean loss and gradient over every piece of the data: one full-batch GD step."""
+        total, n = 0.0, 0
+        acc = np.zeros_like(p)
+        for X, y in batch:
+            f, g = self.objective.value_and_grad(p, X, y, out=self._g)
+            m = len(X)
+            total += f * m
+            acc += m * g
+            n += m
+        batch.rows = n
+        return np.array([total / n]), (acc / n).reshape(1, -1)
+
+    def value(self, x: np.ndarray, batch: Any):
+        pieces = batch if isinstance(batch, FullPass) else [batch]
+        out = []
+        for row in x:
+            tot = n = 0
+            for X, y in pieces:
+                tot += self.objective.value(row, X, y) * len(X)
+                n += len(X)
+            out.append(tot / n)
+        return np.array(out, dtype=float)
+
+
+class FullPass:
+    """One full-batch step's data: every piece of an epoch, read when the gradient is taken
+    (file streams never hold the whole data in memory). The L2 penalty, added once per
+    piece by the objective, averages back to once per step."""
+
+    def __init__(self, stream: Any, epoch: int):
+        self.stream = stream
+        self.epoch = epoch
+        self.rows = 0
+
+    def __iter__(self):
+        return iter(self.stream.batches(self.epoch))
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+@dataclass
+class TrainResult:
+    params: np.ndarray
+    history: dict[str, list]
+    n_epochs: int
+    n_steps: int
+    status: str
+    reason: str
+    best_epoch: int | None
+    elapsed: float
+    diverged_step: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Epochs:
+    """The training callback: epoch ends, early stopping, progress, checkpoints."""
+
+    def __init__(self, stream: Any, objective: Any, params: np.ndarray, *, epochs: int,
+                 validation: tuple[np.ndarray, np.ndarray] | None,
+                 score: Callable[[np.ndarray, np.ndarray, np.ndarray], float] | None,
+                 tol: float | None, patience: int, restore_best: bool,
+                 checkpoint: str | None, checkpoint_every: int, checkpoint_meta: dict,
+                 progress: bool, rule_state_ref: list):
+        self.stream = stream
+        self.objective = objective
+        self.epochs = epochs
+        self.validation = validation
+        self.score = score
+        self.tol = tol
+        self.patience = patience
+        self.restore_best = restore_best
+        self.checkpoint = checkpoint
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_meta = checkpoint_meta
+        self.rule_state_ref = rule_state_ref
+        self.history: dict[str, list] = {"loss": [], "val_loss": [], "val_score": [],
+                                         "lr": [], "time": []}
+        self.acc_sum = 0.0
+        self.acc_count = 0
+        self.epoch = 0             # the epoch whose batches are being accumulated
+        self.best_value = math.inf
+        self.best_epoch: int | None = None
+        self.best_params: np.ndarray | None = params.copy() if restore_best else None
+        self.no_improve = 0
+        self.stop_reason = ""
+        self.pos = (0, 0)
+        self.t_epoch = time.perf_counter()
+        self.samples = 0
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
+                            leave=False)
+
+    # --- state for checkpoints ------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {"acc_sum": self.acc_sum, "acc_count": self.acc_count, "epoch": self.epoch,
+                "best_value": None if math.isinf(self.best_value) else self.best_value,
+                "best_epoch": self.best_epoch, "no_improve": self.no_improve,
+                "history": self.history}
+
+    def restore(self, st: dict[str, Any], best_params: np.ndarray | None) -> None:
+        self.acc_sum, self.acc_count = float(st["acc_sum"]), int(st["acc_count"])
+        self.epoch = int(st["epoch"])
+        self.best_value = math.inf if st["best_value"] is None else float(st["best_value"])
+        self.best_epoch = st["best_epoch"]
+        self.no_improve = int(st["no_improve"])
+        self.history = {k: list(v) for k, v in st["history"].items()}
+        if best_params is not None:
+            self.best_params = best_params.copy()
+        if self.bar is not None:
+            self.bar.update(len(self.history["loss"]))
+
+    # --- the callback -----------------------------------------------------------------------
+    def __call__(self, info: StepInfo) -> str | None:
+        epoch, _ = self.pos
+        x = info.x[0]
+        if epoch != self.epoch:
+            reason = self.end_epoch(x, info.lr)
+            self.epoch = epoch
+            if reason:
+                return reason
+        if self.checkpoint and self.checkpoint_every and info.step and \
+                info.step % self.checkpoint_every == 0:
+            self.save(x, info.step)
+        batch = info.batch
+        n = len(batch) if isinstance(batch, FullPass) else len(batch[0])
+        self.acc_sum += float(info.fun[0]) * n
+        self.acc_count += n
+        self.samples += n
+        return None
+
+    def end_epoch(self, x: np.ndarray, lr: float) -> str | None:
+        """Close the epoch being accumulated (``x``: the weights after its last update)."""
+        if self.acc_count == 0:
+            return None
+        loss = self.acc_sum / self.acc_count
+        self.acc_sum, self.acc_count = 0.0, 0
+        h = self.history
+        h["loss"].append(loss)
+        h["lr"].append(lr)
+        now = time.perf_counter()
+        h["time"].append(now - self.t_epoch)
+        rate = self.samples / max(now - self.t_epoch, 1e-9)
+        self.t_epoch, self.samples = now, 0
+        watched = loss
+        if self.validation is not None:
+            Xv, yv = self.validation
+            with np.errstate(over="ignore", invalid="ignore"):
+                vloss = float(self.objective.value(x, Xv, yv))
+            h["val_loss"].append(vloss)
+            vscore = float(self.score(x, Xv, yv)) if self.score is not None else -vloss
+            h["val_score"].append(vscore)
+            watched = -vscore
+        if self.bar is not None:
+            post = {"loss": f"{loss:.4g}"}
+            if self.validation is not None:
+                post["val_loss"] = f"{h['val_loss'][-1]:.4g}"
+            post["samples/s"] = f"{rate:,.0f}"
+            self.bar.set_postfix(post, refresh=False)
+            self.bar.update(1)
+        if not math.isfinite(watched):
+            return None  # the loop's divergence test reports it with the step
+        if self.tol is None:
+            improved = watched < self.best_value
+        else:
+            improved = watched < self.best_value - self.tol * max(1.0, abs(self.best_value)) \
+                if math.isfinite(self.best_value) else True
+        if improved:
+            self.best_value = watched
+            self.best_epoch = len(h["loss"]) - 1
+            self.no_improve = 0
+            if self.best_params is not None:
+                self.best_params[...] = x
+        else:
+            self.no_improve += 1
+        if self.tol is not None and self.patience and self.no_improve >= self.patience:
+            what = "validation score" if self.validation is not None else "training loss"
+            return (f"the {what} did not improve by more than tol = {self.tol:g} for "
+                    f"{self.patience} epochs")
+        return None
+
+    def save(self, x: np.ndarray, step: int) -> None:
+        arrays = {"params": x}
+        if self.best_params is not None:
+            arrays["best_params"] = self.best_params
+        for k, v in self.rule_state_ref[0].items():
+            if isinstance(v, np.ndarray):
+                arrays[f"opt_{k}"] = v
+        scalars = {k: v for k, v in self.rule_state_ref[0].items() if not isinstance(v, np.ndarray)}
+        meta = {**self.checkpoint_meta, "step": int(step), "rule_scalars": scalars,
+                "epochs_state": self.state()}
+        persist.save(self.checkpoint, meta, arrays, kind="checkpoint")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def load_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    return persist.load(path, kind="checkpoint")
+
+
+def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
+          schedule: Schedule | None = None, epochs: int = 100, eps: float | None = None,
+          tol: float | None = 1e-4, patience: int = 10,
+          validation: tuple[np.ndarray, np.ndarray] | None = None,
+          score: Callable | None = None, restore_best: bool = False,
+          time_limit: float | None = None, checkpoint: str | None = None,
+          checkpoint_every: int = 0, checkpoint_meta: dict | None = None,
+          resume: str | None = None, progress: bool = False,
+          callbacks: tuple = (), initial_state: dict | None = None,
+          initial_step: int = 0) -> TrainResult:
+    """Train ``objective`` from ``params`` on ``stream`` with ``rule`` for ``epochs`` epochs.
+
+    Stops early when the watched quantity (validation score when ``validation`` is given,
+    else the epoch's training loss) has not improved by ``tol`` (relative to max(1, |best|))
+    for ``patience`` epochs (``tol=None``: never), when ``‖grad‖ < eps`` on a batch, on
+    divergence, or when ``time_limit`` seconds are spent. With ``restore_best`` the best
+    epoch's weights are returned. ``resume`` names a checkpoint to continue from.
+    ``initial_state`` and ``initial_step`` continue the optimizer (state and step count, which
+    drives the schedule) from an earlier call on other data (``partial_fit``).
+    """
+    if epochs is None or int(epochs) < 1:
+        raise ParameterError(f"epochs must be a positive whole number, got {epochs!r}")
+    epochs = int(epochs)
+    full_batch = stream.batch_size is None
+    n_batches = 1 if full_batch else stream.n_batches()
+    rule_state_ref: list = [None]
+    cb = _Epochs(stream, objective, params, epochs=epochs, validation=validation, score=score,
+                 tol=tol, patience=patience, restore_best=restore_best, checkpoint=checkpoint,
+                 checkpoint_every=checkpoint_every, checkpoint_meta=checkpoint_meta or {},
+                 progress=progress, rule_state_ref=rule_state_ref)
+    x = np.array(params, copy=True).reshape(1, -1)
+    state = LoopState(x=x, rule_state=rule.init(x) if initial_state is None else initial_state,
+                      step=int(initial_step))
+    if resume is not None:
+        meta, arrays = load_checkpoint(resume)
+        if meta.get("n_params") not in (None, x.shape[1]) or arrays["params"].shape != x[0].shape:
+            raise ModelFileError(f"{resume}: the checkpoint is for a model of another shape")
+        if checkpoint_meta and meta.get("fingerprint") != checkpoint_meta.get("fingerprint"):
+            raise ModelFileError(f"{resume}: the checkpoint was made with other settings or "
+                                 f"data; start afresh or use the same settings")
+        state.x[0] = arrays["params"].astype(x.dtype)
+        state.rule_state = {**state.rule_state, **meta["rule_scalars"],
+                            **{k[4:]: v.astype(x.dtype).copy() for k, v in arrays.items()
+                               if k.startswith("opt_")}}
+        state.step = int(meta["step"])
+        cb.restore(meta["epochs_state"], arrays.get("best_params"))
+    rule_state_ref[0] = state.rule_state
+    offset = int(initial_step)
+    start = state.step - offset
+
+    def batches():
+        e0, b0 = divmod(start, n_batches)
+        if full_batch:
+            for epoch in range(e0, epochs):
+                cb.pos = (epoch, 0)
+                yield FullPass(stream, epoch)
+            return
+        for epoch in range(e0, epochs):
+            for b, batch in enumerate(stream.batches(epoch, start=b0 if epoch == e0 else 0),
+                                      start=b0 if epoch == e0 else 0):
+                cb.pos = (epoch, b)
+                yield batch
+
+    cb.epoch = start // n_batches if resume is None else cb.epoch
+    history = History(limit=10_000, record_x=False)
+    stop = StopRules(eps=eps, max_iter=None, time_limit=time_limit)
+    try:
+        out = descend(ModelObjective(objective), x, rule, schedule=schedule, stop=stop,
+                      batches=batches(), callbacks=(cb, *callbacks), history=history,
+                      state=state)
+        status = out.status[0]
+        final_x = out.x[0]
+        if status in (END_OF_DATA, MAX_ITER, TIME_LIMIT):
+            cb.end_epoch(final_x, history.lr[-1] if len(history) else float("nan"))
+    finally:
+        cb.close()
+    n_epochs = len(cb.history["loss"])
+    div_step = None
+    if status == END_OF_DATA:
+        reason = f"finished {epochs} epochs"
+    elif status == STOPPED:
+        reason = f"stopped early: {out.stop_detail}"
+    elif status == TIME_LIMIT:
+        reason = f"stopped: the time limit of {time_limit:g} s was reached"
+    elif status == DIVERGED:
+        div_step = int(out.diverged_step[0])
+        lr = getattr(rule, "lr", float("nan"))
+        reason = (f"diverged at step {div_step} (epoch {div_step // n_batches + 1}): the loss "
+                  f"became {'infinite or NaN' if not np.isfinite(out.fun[0]) else 'huge'}; "
+                  f"try a smaller learning rate, e.g. lr={lr / 10:g}")
+    elif status == "converged":
+        reason = f"converged: norm(grad) < eps = {eps:g}"
+    else:
+        reason = status
+    params_out = final_x.copy()
+    best_epoch = cb.best_epoch
+    if restore_best and cb.best_params is not None and best_epoch is not None \
+            and status != DIVERGED:
+        params_out = cb.best_params.copy()
+    return TrainResult(params=params_out, history=cb.history, n_epochs=n_epochs,
+                       n_steps=out.step, status=status, reason=reason, best_epoch=best_epoch,
+                       elapsed=out.elapsed, diverged_step=div_step,
+                       extra={"rule_state": state.rule_state})

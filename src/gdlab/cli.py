@@ -169,6 +169,53 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--gradients", action="store_true", help="draw gradient arrows")
     pl.add_argument("--out", "--plot", dest="plot", metavar="FILE.png", required=True)
 
+    f = sub.add_parser("fit", help="train a model on data",
+                       description="Train a model on DATA: a .csv or .parquet file (with "
+                       "--target), an IDX pair 'images.idx,labels.idx', or a bundled dataset "
+                       "(digits, iris, diabetes, breast_cancer).")
+    f.add_argument("data", metavar="DATA")
+    f.add_argument("--target", metavar="COL", help="target column of a CSV/Parquet file")
+    f.add_argument("--features", metavar="COLS", help="feature columns (default: all others)")
+    f.add_argument("--model", default=None, choices=["linear", "logistic", "softmax", "mlp"],
+                   help="default: linear for regression data, softmax for class labels")
+    f.add_argument("--task", choices=["regression", "classification"],
+                   help="for --model mlp (default: from the data)")
+    f.add_argument("--loss", choices=["mse", "rmse", "half_mse"], help="linear model's loss")
+    f.add_argument("--hidden", type=lambda t: tuple(int(v) for v in _numbers(t)), metavar="SIZES",
+                   help="MLP hidden layer sizes, e.g. 128,64")
+    f.add_argument("--activation", choices=["relu", "tanh", "sigmoid"])
+    f.add_argument("--optimizer")
+    f.add_argument("--lr", type=_number)
+    f.add_argument("--momentum", type=_number)
+    f.add_argument("--schedule")
+    f.add_argument("--batch-size", type=_positive_int, help="default: full batch for linear "
+                   "models, 200 for MLPs; 1 = online SGD")
+    f.add_argument("--epochs", type=_positive_int)
+    f.add_argument("--l2", type=_number)
+    f.add_argument("--val-fraction", type=_number, help="hold out this fraction for early "
+                   "stopping (restores the best weights)")
+    f.add_argument("--test-fraction", type=_number, default=0.25, help="held out for the "
+                   "reported test score (default 0.25; 0 = none)")
+    f.add_argument("--no-standardize", action="store_true", help="train on raw features")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--time-limit", type=_number, metavar="SECONDS")
+    f.add_argument("--out", metavar="MODEL", help="save the model here (.gdlab)")
+    f.add_argument("--json", action="store_true")
+    f.add_argument("--quiet", action="store_true", help="no progress bar")
+    f.add_argument("--plot", metavar="FILE.png", help="draw the loss curve")
+
+    pr = sub.add_parser("predict", help="predict with a saved model")
+    pr.add_argument("model", metavar="MODEL")
+    pr.add_argument("data", metavar="DATA")
+    pr.add_argument("--target", metavar="COL", help="column to leave out of the features")
+    pr.add_argument("--out", metavar="FILE.csv", help="write predictions here (default: stdout)")
+
+    ev = sub.add_parser("evaluate", help="score a saved model on labelled data")
+    ev.add_argument("model", metavar="MODEL")
+    ev.add_argument("data", metavar="DATA")
+    ev.add_argument("--target", metavar="COL")
+    ev.add_argument("--json", action="store_true")
+
     sub.add_parser("functions", help="list the named test functions").add_argument(
         "--json", action="store_true")
 
@@ -353,7 +400,8 @@ def _descent(a: argparse.Namespace, maximize: bool) -> int:
         desc += " with backtracking line search (no lr given)"
     else:
         desc += " " + ", ".join(f"{k}={v}" for k, v in opt.items()
-                                if k not in ("name", "maximize", "schedule"))
+                                if k not in ("name", "maximize", "schedule")
+                                and (k == "lr" or v not in (0, 0.0, False)))
         if "schedule" in opt:
             desc += f", schedule {opt['schedule']['name']}"
     print(f"optimizer: {desc}")
@@ -449,6 +497,156 @@ def cmd_functions(a: argparse.Namespace) -> int:
     return 0
 
 
+def _is_classification(y: Any) -> bool:
+    import numpy as np
+    y = np.asarray(y)
+    whole = np.all(np.mod(y, 1) == 0) if y.dtype.kind == "f" else y.dtype.kind in "iub"
+    return bool(whole and len(np.unique(y)) <= max(2, min(50, len(y) // 5)))
+
+
+def cmd_fit(a: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from .data.open import load_xy
+    from .errors import ParameterError
+    from .models import estimators as E
+
+    t0 = time.perf_counter()
+    features = [c.strip() for c in a.features.split(",")] if a.features else None
+    X, y, names, target = load_xy(a.data, a.target, features)
+    classification = _is_classification(y) if a.task is None else a.task == "classification"
+    model = a.model or ("softmax" if classification else "linear")
+    if model == "linear" and classification and a.model is None:
+        model = "softmax"
+    kw: dict[str, Any] = {"seed": a.seed, "standardize": not a.no_standardize,
+                          "verbose": not a.quiet and sys.stderr.isatty()}
+    for key, val in (("optimizer", a.optimizer), ("lr", a.lr), ("batch_size", a.batch_size),
+                     ("epochs", a.epochs), ("l2", a.l2), ("time_limit", a.time_limit),
+                     ("schedule", a.schedule)):
+        if val is not None:
+            kw[key] = val
+    if a.momentum is not None:
+        kw["optimizer_options"] = {"momentum": a.momentum}
+    if a.val_fraction:
+        kw["early_stopping"] = True
+        kw["validation_fraction"] = a.val_fraction
+    if model == "linear":
+        if a.loss:
+            kw["loss"] = a.loss
+        est = E.LinearRegression(**kw)
+    elif model == "logistic":
+        est = E.LogisticRegression(**kw)
+    elif model == "softmax":
+        est = E.SoftmaxRegression(**kw)
+    else:
+        if a.hidden:
+            kw["hidden_layer_sizes"] = a.hidden
+        if a.activation:
+            kw["activation"] = a.activation
+        est = (E.MLPClassifier if classification else E.MLPRegressor)(**kw)
+    if model != "mlp" and (a.hidden or a.activation):
+        raise ParameterError("--hidden and --activation are for --model mlp")
+    if not 0 <= a.test_fraction < 1:
+        raise ParameterError("--test-fraction must be in [0, 1)")
+    Xtr, ytr, Xte, yte = X, y, None, None
+    if a.test_fraction > 0 and len(X) >= 10:
+        rng = np.random.default_rng(a.seed)
+        perm = rng.permutation(len(X))
+        k = int(round(a.test_fraction * len(X)))
+        Xte, yte, Xtr, ytr = X[perm[:k]], y[perm[:k]], X[perm[k:]], y[perm[k:]]
+    est.fit(Xtr, ytr)
+    elapsed = time.perf_counter() - t0
+    summary: dict[str, Any] = {
+        "data": a.data, "model": type(est).__name__, "n_samples": int(len(X)),
+        "n_features": int(X.shape[1]), "epochs": int(est.n_iter_),
+        "final_loss": float(est.loss_), "train_score": float(est.score(Xtr, ytr)),
+        "test_score": float(est.score(Xte, yte)) if Xte is not None else None,
+        "score_name": "accuracy" if hasattr(est, "classes_") else "R^2",
+        "reason": est.stop_reason_, "seconds": round(elapsed, 3)}
+    if isinstance(est, E.LinearRegression):
+        cf = est.closed_form(Xtr, ytr)
+        summary["closed_form"] = {"train_r2_lstsq": cf["r2_lstsq"], "train_r2_gd": cf["r2_gd"],
+                                  "r2_gap": cf["r2_gap"], "max_coef_gap": cf["coef_gap"]}
+    if a.out:
+        from .models.io import save_model
+        save_model(est, a.out, extra={"data": a.data, "target": target,
+                                      "feature_names": names})
+        summary["model_file"] = a.out
+    if a.plot:
+        from . import plot
+        plot.plot_loss(est, path=a.plot)
+        summary["picture"] = a.plot
+    if a.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{summary['model']} on {a.data}: {len(X)} rows, {X.shape[1]} features"
+          f"{f', target {target!r}' if target else ''}")
+    print(f"epochs: {summary['epochs']}   final training loss: {summary['final_loss']:.6g}")
+    print(f"train {summary['score_name']}: {summary['train_score']:.4f}" +
+          (f"   test {summary['score_name']}: {summary['test_score']:.4f}"
+           if summary["test_score"] is not None else ""))
+    if "closed_form" in summary:
+        c = summary["closed_form"]
+        print(f"closed form (lstsq): train R^2 {c['train_r2_lstsq']:.6f}, gap to GD "
+              f"{c['r2_gap']:.2e}, largest coefficient gap {c['max_coef_gap']:.3g}")
+    if a.out:
+        print(f"model saved to {a.out}")
+    if a.plot:
+        print(f"picture: {a.plot}")
+    print(f"{summary['reason']} ({elapsed:.2f} s)")
+    return 0
+
+
+def _model_data(model_path: str, data: str, target: str | None) -> tuple[Any, Any, Any, dict]:
+    from .data.open import load_xy
+    from .models.io import load_model
+    est, meta = load_model(model_path)
+    features = meta.get("extra", {}).get("feature_names")
+    t = target if target is not None else meta.get("extra", {}).get("target")
+    if not (str(data).lower().endswith((".csv", ".tsv", ".txt", ".parquet", ".pq"))):
+        t = None
+        features = None
+    X, y, _, _ = load_xy(data, t, features)
+    if X.shape[1] != est.n_features_in_:
+        from .errors import DataError
+        raise DataError(f"the model expects {est.n_features_in_} features, the data has "
+                        f"{X.shape[1]}", file=data)
+    return est, X, y, meta
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    import io
+
+    import numpy as np
+
+    est, X, _, _ = _model_data(a.model, a.data, a.target)
+    pred = est.predict(X)
+    buf = io.StringIO()
+    buf.write("prediction\n")
+    for v in np.asarray(pred).reshape(len(X), -1):
+        buf.write(",".join(f"{x:.10g}" if isinstance(x, float) else str(x) for x in v.tolist()) + "\n")
+    if a.out:
+        from .persist import atomic_write_bytes
+        atomic_write_bytes(a.out, buf.getvalue().encode())
+        print(f"{len(X)} predictions written to {a.out}")
+    else:
+        sys.stdout.write(buf.getvalue())
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    est, X, y, _ = _model_data(a.model, a.data, a.target)
+    score = float(est.score(X, y))
+    name = "accuracy" if hasattr(est, "classes_") else "R^2"
+    if a.json:
+        print(json.dumps({"model": type(est).__name__, "n_samples": int(len(X)), name: score}))
+    else:
+        print(f"{type(est).__name__} on {a.data}: {len(X)} rows, {name} = {score:.4f}")
+    return 0
+
+
 def cmd_demo(a: argparse.Namespace) -> int:
     from .demo import run_demo
     return run_demo(quick=a.quick, plots=a.plots)
@@ -456,11 +654,18 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 COMMANDS = {"diff": cmd_diff, "grad": cmd_grad, "hessian": cmd_hessian,
             "minimize": cmd_minimize, "maximize": cmd_maximize, "compare": cmd_compare,
-            "plot": cmd_plot, "functions": cmd_functions, "demo": cmd_demo}
+            "plot": cmd_plot, "functions": cmd_functions, "demo": cmd_demo, "fit": cmd_fit,
+            "predict": cmd_predict, "evaluate": cmd_evaluate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    import warnings
+
+    def one_line_warning(message, category, filename, lineno, file=None, line=None):
+        print(_one_line(f"gdlab: warning: {message}"), file=sys.stderr)
+
+    warnings.showwarning = one_line_warning
     parser = build_parser()
     try:
         args = parser.parse_args(_fix_negative_values(argv))

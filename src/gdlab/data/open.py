@@ -71,3 +71,26 @@ def _idx_pair(images, labels, target, kw) -> ArrayStream:
 def _no_target(target, what: str):
     if target is not None:
         raise ParameterError(f"target={target!r} only applies to CSV/Parquet files, not to {what}")
+
+
+def load_xy(source, target: str | None = None, features=None, dtype=None):
+    """Read all of ``source`` into memory: ``(X, y, feature_names, target_name)``.
+
+    For data that fits in memory (bundled datasets, IDX pairs, moderate files). Files are
+    read through their stream, so a bad value is still reported by file, row and column.
+    """
+    kw = {}
+    if features is not None:
+        kw["features"] = features
+    if dtype is not None:
+        kw["dtype"] = dtype
+    stream = open_stream(source, target, shuffle=False, **kw)
+    if isinstance(stream, ArrayStream):
+        return stream.X, stream.y, list(stream.feature_names), stream.target_name
+    parts = list(stream.iter_chunks())
+    if not parts:
+        from ..errors import DataError
+        raise DataError("no data rows", file=str(source))
+    X = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return X, y, list(stream.feature_names), stream.target_name

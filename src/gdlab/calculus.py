@@ -273,6 +273,10 @@ def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], list
     args = [sympy.Symbol(f"a{i}", real=True) for i in range(len(symbols))]
     mapping = dict(zip(symbols, args))
     renamed = [sympy.sympify(e).xreplace(mapping) for e in exprs]  # e is a sympy object, not text
+    # derivatives of abs/max/min hold DiracDelta, zero everywhere but at the kink: numbers
+    # use that almost-everywhere value (numpy has no delta function)
+    renamed = [e.replace(sympy.DiracDelta, lambda *a: sympy.Integer(0)) if e.has(sympy.DiracDelta)
+               else e for e in renamed]
     fn = sympy.lambdify(args, renamed, modules="numpy", cse=len(renamed) > 1)
 
     def run(x: np.ndarray) -> list[np.ndarray]:
@@ -396,6 +400,15 @@ class CallableObjective:
             raise ParameterError(f"f must return a number, got {type(v).__name__}") from None
 
     def _grad_rows(self, x: np.ndarray) -> np.ndarray:
+        if self.grad is None and self.vectorized:
+            g = np.empty_like(x)
+            for j in range(x.shape[1]):
+                h = _H1 * np.maximum(1.0, np.abs(x[:, j]))
+                xp, xm = x.copy(), x.copy()
+                xp[:, j] += h
+                xm[:, j] -= h
+                g[:, j] = (self.value(xp) - self.value(xm)) / (2 * h)
+            return g
         if self.grad is None:
             return np.stack([numeric_gradient(lambda p: self._scalar(np.atleast_1d(p)), row)
                              for row in x])

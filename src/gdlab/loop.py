@@ -22,8 +22,10 @@ exhausted the run ends with status ``"end_of_data"`` (training: the last epoch).
 
 Stop rules, in the order they are tested after each evaluation:
 
-* ``diverged``: non-finite value, gradient or point, or the objective more than
-  ``explode`` times worse than at the start;
+* ``diverged``: non-finite value or point, or the objective more than ``explode`` times
+  worse than at the start;
+* ``no_gradient``: the value is finite but the gradient is not (a kink such as Ackley's
+  minimum, where the formula's derivative is 0/0);
 * ``converged``: ``‖grad‖ < eps`` (``|grad|`` for one variable), as in the lecture;
 * ``ftol``: ``|f_k - f_{k-1}| <= ftol * max(1, |f_k|)``;
 * ``max_iter``: ``max_iter`` updates made;
@@ -45,9 +47,9 @@ from .optim.schedules import Constant, Schedule
 from .result import History
 
 #: per-row status codes the loop reports
-CONVERGED, FTOL, MAX_ITER, DIVERGED, TIME_LIMIT, END_OF_DATA, STALLED, STOPPED = (
+CONVERGED, FTOL, MAX_ITER, DIVERGED, TIME_LIMIT, END_OF_DATA, STALLED, STOPPED, NO_GRADIENT = (
     "converged", "ftol", "max_iter", "diverged", "time_limit", "end_of_data", "stalled",
-    "stopped")
+    "stopped", "no_gradient")
 SUCCESS = (CONVERGED, FTOL)
 
 
@@ -186,12 +188,14 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
         history.append(t, x if n > 1 else x[0], F if n > 1 else F[0], GN if n > 1 else GN[0], lr)
 
         # per-row stop rules
-        bad = ~(np.isfinite(fa) & np.isfinite(gna))
+        finite_f = np.isfinite(fa) & np.isfinite(xa).all(axis=1)
+        no_grad = finite_f & ~np.isfinite(gna)
+        bad = ~finite_f
         if stop.explode:
             with np.errstate(invalid="ignore", over="ignore"):
                 f0 = f_start if all_active else f_start[rows]
                 bad |= sign * (fa - f0) > stop.explode * (1.0 + np.abs(f0))
-        finished = bad.copy()
+        finished = bad | no_grad
         conv = np.zeros_like(bad)
         if stop.eps is not None:
             conv = (gna < stop.eps) & ~bad
@@ -200,7 +204,8 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
         if stop.ftol is not None:
             fp = f_prev if all_active else f_prev[rows]
             with np.errstate(invalid="ignore"):
-                ftol_hit = (np.abs(fa - fp) <= stop.ftol * np.maximum(1.0, np.abs(fa))) & ~bad & ~conv
+                ftol_hit = ((np.abs(fa - fp) <= stop.ftol * np.maximum(1.0, np.abs(fa)))
+                            & ~bad & ~conv & ~no_grad)
             finished |= ftol_hit
         if all_active:
             f_prev[:] = fa
@@ -208,8 +213,9 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
             f_prev[rows] = fa
         if finished.any():
             idx = np.arange(n) if all_active else rows
-            for i, b, c, ft in zip(idx[finished], bad[finished], conv[finished], ftol_hit[finished]):
-                status[i] = DIVERGED if b else (CONVERGED if c else FTOL)
+            for i, b, ng, c in zip(idx[finished], bad[finished], no_grad[finished],
+                                   conv[finished]):
+                status[i] = DIVERGED if b else NO_GRADIENT if ng else CONVERGED if c else FTOL
                 if b:
                     diverged_step[i] = t
             if frozen is None:
@@ -255,13 +261,13 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
                 if frozen is None:
                     frozen = x.copy()
                 frozen[st_rows] = x[st_rows]
-        elif all_active:
-            rule.step(x, G, state.rule_state, lr)
         else:
-            with np.errstate(all="ignore"):
+            # an overflow here shows as a non-finite point at the next evaluation: "diverged"
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 rule.step(x, G, state.rule_state, lr)
-            done = ~active
-            x[done] = frozen[done]
+            if not all_active:
+                done = ~active
+                x[done] = frozen[done]
         nit[active] += 1
         t += 1
         if not active.any():

@@ -16,8 +16,8 @@ import numpy as np
 
 from .calculus import CallableObjective, Function, numeric_hessian
 from .errors import ParameterError
-from .loop import (CONVERGED, DIVERGED, END_OF_DATA, FTOL, MAX_ITER, STALLED, STOPPED,
-                   TIME_LIMIT, StopRules, descend)
+from .loop import (CONVERGED, DIVERGED, END_OF_DATA, FTOL, MAX_ITER, NO_GRADIENT, STALLED,
+                   STOPPED, TIME_LIMIT, StopRules, descend)
 from .optim.linesearch import Armijo
 from .optim.rules import Rule, make_rule
 from .optim.schedules import make_schedule
@@ -219,7 +219,10 @@ def _starts(x0: Any, d: int, restarts: Any, bounds: Any, fn: Function | None,
         rows.append(rng.uniform(b[:, 0], b[:, 1], size=(k, d)))
     if not rows:
         return np.zeros((1, d))
-    return np.concatenate(rows).astype(float)
+    starts = np.concatenate(rows).astype(float)
+    if len(starts) == 0:
+        raise ParameterError("no starting points: give x0 with at least one row or restarts >= 1")
+    return starts
 
 
 def _bounds(bounds: Any, d: int) -> np.ndarray:
@@ -268,7 +271,7 @@ def curvature(fn: Function | None, objective: Any, x: np.ndarray) -> float | Non
         with np.errstate(all="ignore"):
             H = numeric_hessian(lambda p: float(objective.value(p[None, :])[0]), x)
         L = float(np.max(np.abs(np.linalg.eigvalsh((H + H.T) / 2))))
-    except (ValueError, np.linalg.LinAlgError, ParameterError):
+    except Exception:  # only a hint: a user's function may fail anywhere near the start
         return None
     return L if math.isfinite(L) and L > 0 else None
 
@@ -296,8 +299,12 @@ def _reason(status: str, gnorm: float, stop: StopRules, d: int, div_step: int, f
     if status == TIME_LIMIT:
         return f"stopped: the time limit of {stop.time_limit:g} s was reached", None
     if status == STALLED:
-        return (f"stopped: no step along the gradient lowers f any more ({g} = {gnorm:.3g}); "
-                f"this is the limit of floating-point precision here"), None
+        return (f"stopped: no step along the gradient lowers f any more ({g} = {gnorm:.3g}): "
+                f"the limit of floating-point precision, or a kink where f is not "
+                f"differentiable"), None
+    if status == NO_GRADIENT:
+        return ("stopped: the gradient is not defined at this point (a kink, or a point "
+                "where the derivative's formula divides by zero)"), None
     if status == STOPPED:
         return f"stopped: {detail or 'stopped by a callback'}", None
     if status == END_OF_DATA:
@@ -308,13 +315,14 @@ def _reason(status: str, gnorm: float, stop: StopRules, d: int, div_step: int, f
         lr = getattr(rule, "lr", float("nan"))
         L = curvature(fn, objective, x0)
         hint = None
-        if L is not None:
+        if L is not None and not line_search and lr > 2 / L:
             hint = 1.0 / L
             msg += (f"; the learning rate {lr:g} is too large: the curvature at the start is "
                     f"L = {L:.3g}, and gradient descent needs lr < 2/L = {2 / L:.3g} "
                     f"(try lr={hint:.3g})")
         elif not line_search and math.isfinite(lr):
             hint = lr / 10
-            msg += f"; try a smaller learning rate, e.g. lr={hint:g}"
+            msg += (f"; the steps left the region where f is finite: try a smaller learning "
+                    f"rate, e.g. lr={hint:g}")
         return msg, hint
     return status, None

@@ -171,6 +171,8 @@ def make_schedule(schedule: str | Schedule | dict | None, **kwargs: Any) -> Sche
     cls = _SCHEDULES[key]
     try:
         return cls(**kwargs)
+    except ParameterError:
+        raise
     except TypeError:
         import inspect
         names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]

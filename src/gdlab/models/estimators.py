@@ -23,15 +23,23 @@ Common hyper-parameters:
 ``l2``          penalty ``(l2/2)·‖w‖²`` on the weights (not intercepts).
 ``standardize`` scale features to mean 0 and std 1 inside the model (GD needs scaled
                 features; ``coef_`` is reported for the original features).
+
+The linear models take starting weights as scikit-learn's SGD estimators do:
+``fit(X, y, coef_init=None, intercept_init=None)`` (shapes of ``coef_``/``intercept_``, for
+the original features; default zeros). A run that diverges keeps its last weights, says why
+in ``stop_reason_`` (``status_ == "diverged"``) and emits scikit-learn's
+``ConvergenceWarning``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -42,6 +50,10 @@ from ..optim.rules import Rule, make_rule
 from ..optim.schedules import make_schedule
 from ..train import train
 from .objectives import LinearObjective, LogisticObjective, MLPObjective, SoftmaxObjective
+
+#: appended to the stop reason when a run without standardization diverges
+_UNSCALED_HINT = ("; features are not standardized (standardize=False): gradient descent "
+                  "needs scaled features")
 
 
 class _GDEstimator(BaseEstimator):
@@ -85,6 +97,9 @@ class _GDEstimator(BaseEstimator):
                 if len(self.classes_) < 2 and self._needs_two_classes:
                     raise ValueError(f"The number of classes has to be greater than one; got "
                                      f"{len(self.classes_)} class")
+            elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"`classes={np.unique(classes)!r}` is not the same as on the "
+                                 f"first call to partial_fit, was: {self.classes_!r}")
             idx = np.searchsorted(self.classes_, y)
             bad = (idx >= len(self.classes_)) | (self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y)
             if bad.any():
@@ -96,7 +111,22 @@ class _GDEstimator(BaseEstimator):
 
     _needs_two_classes = True
 
-    def _fit(self, X: Any, y: Any, *, partial: bool, classes: Any = None) -> "_GDEstimator":
+    def _validation_split(self, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices ``(train, validation)`` of ``early_stopping`` (fixed by ``seed``)."""
+        n_val = max(1, int(round(self.validation_fraction * n_samples)))
+        if n_samples - n_val < 1:
+            raise ValueError(f"early_stopping needs at least 2 samples to hold out a "
+                             f"validation set, got n_samples={n_samples}")
+        perm = np.random.default_rng(self.seed).permutation(n_samples)
+        return perm[n_val:], perm[:n_val]
+
+    def _init_from(self, coef_init: Any, intercept_init: Any, dtype: np.dtype) -> np.ndarray:
+        """Internal flat parameters from ``coef_init``/``intercept_init`` given for the original
+        features (the shapes of ``coef_``/``intercept_``); linear models only."""
+        raise TypeError(f"{type(self).__name__} takes no coef_init/intercept_init")
+
+    def _fit(self, X: Any, y: Any, *, partial: bool, classes: Any = None,
+             coef_init: Any = None, intercept_init: Any = None) -> "_GDEstimator":
         self._check_params()
         first = not partial or not hasattr(self, "params_")
         X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
@@ -107,21 +137,23 @@ class _GDEstimator(BaseEstimator):
         yt, n_out = self._prepare_y(y, first, classes)
         dtype = X.dtype
         if first:
-            self.scaler_ = Standardizer().fit(X) if self.standardize else None
+            names = getattr(self, "feature_names_in_", None)
+            self.scaler_ = Standardizer().fit(X, feature_names=None if names is None else
+                                              [str(f) for f in names]) \
+                if self.standardize else None
             self.objective_ = self._make_objective(X.shape[1], n_out)
-            self.params_ = self.objective_.init_params(np.random.default_rng(self.seed), dtype=dtype)
+            if coef_init is None and intercept_init is None:
+                self.params_ = self.objective_.init_params(np.random.default_rng(self.seed),
+                                                           dtype=dtype)
+            else:
+                self.params_ = self._init_from(coef_init, intercept_init, dtype)
             self._opt_state = None
             self.t_ = 0
             self.history_ = {"loss": [], "val_loss": [], "val_score": [], "lr": [], "time": []}
         Xs = self.scaler_.transform(X).astype(dtype, copy=False) if self.scaler_ is not None else X
         validation = None
         if self.early_stopping and not partial:
-            rng = np.random.default_rng(self.seed)
-            n_val = max(1, int(round(self.validation_fraction * len(Xs))))
-            if len(Xs) - n_val < 1:
-                raise ValueError("too few samples to hold out a validation set")
-            perm = rng.permutation(len(Xs))
-            vi, ti = perm[:n_val], perm[n_val:]
+            ti, vi = self._validation_split(len(Xs))
             validation = (Xs[vi], yt[vi].astype(dtype))
             Xs, yt = Xs[ti], yt[ti]
         stream = ArrayStream(Xs, yt.astype(dtype, copy=False), batch_size=self.batch_size,
@@ -137,7 +169,7 @@ class _GDEstimator(BaseEstimator):
                     initial_step=self.t_ if partial else 0)
         self.params_ = res.params.astype(dtype, copy=False)
         self._opt_state = res.extra.get("rule_state")
-        self.t_ = res.n_steps if partial else res.n_steps
+        self.t_ = res.n_steps
         if partial:
             for k, v in res.history.items():
                 self.history_.setdefault(k, []).extend(v)
@@ -146,15 +178,59 @@ class _GDEstimator(BaseEstimator):
             self.history_ = res.history
             self.n_iter_ = res.n_epochs
         self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else math.nan
-        self.stop_reason_ = res.reason
+        reason = res.reason
+        if res.status == "diverged" and not self.standardize:
+            reason += _UNSCALED_HINT
+        self.stop_reason_ = reason
         self.status_ = res.status
         self.best_epoch_ = res.best_epoch
-        self._set_public()
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._set_public()
+        if res.status == "diverged":
+            warnings.warn(f"{type(self).__name__}: {reason}", ConvergenceWarning, stacklevel=3)
         return self
 
     def fit(self, X: Any, y: Any) -> "_GDEstimator":
         """Train from scratch for ``epochs`` epochs (or until a stop rule fires)."""
         return self._fit(X, y, partial=False)
+
+    def _check_init_arrays(self, coef_init: Any, intercept_init: Any, coef_shapes: tuple,
+                           n_out: int) -> tuple[np.ndarray, np.ndarray]:
+        """``coef_init`` in one of ``coef_shapes`` (returned as (n_features, n_out)) and
+        ``intercept_init`` (returned as (n_out,)); missing ones are zeros."""
+        d = self.n_features_in_
+        if coef_init is None:
+            coef = np.zeros((d, n_out))
+        else:
+            coef = np.asarray(coef_init, dtype=np.float64)
+            if coef.shape not in coef_shapes:
+                raise ValueError(f"coef_init has shape {coef.shape}; expected "
+                                 f"{' or '.join(map(str, coef_shapes))}")
+            coef = coef.reshape(-1, d).T              # (n_out, d) or (d,) -> (d, n_out)
+        if intercept_init is None:
+            intercept = np.zeros(n_out)
+        else:
+            if not self.fit_intercept:
+                raise ValueError("intercept_init was given but fit_intercept=False")
+            intercept = np.asarray(intercept_init, dtype=np.float64).reshape(-1)
+            if intercept.shape != (n_out,):
+                raise ValueError(f"intercept_init must have {n_out} value(s), got "
+                                 f"{intercept.size}")
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError("coef_init and intercept_init must be finite")
+        if self.scaler_ is not None:
+            # x·c + b = x_s·(c·scale) + (b + mean·c) with x_s the standardized features
+            intercept = intercept + self.scaler_.mean_ @ coef
+            coef = coef * self.scaler_.scale_[:, None]
+        return coef, intercept
+
+    def _pack_linear(self, coef: np.ndarray, intercept: np.ndarray,
+                     dtype: np.dtype) -> np.ndarray:
+        v = self.objective_.views(self.objective_.init_params(dtype=np.float64))
+        arrays = {"coef": coef.reshape(v["coef"].shape)}
+        if "intercept" in v:
+            arrays["intercept"] = intercept.reshape(v["intercept"].shape)
+        return self.objective_.pack(arrays, dtype=dtype)
 
     def _transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "params_")
@@ -204,7 +280,7 @@ class LinearRegression(RegressorMixin, _GDEstimator):
 
     def __init__(self, *, loss: str = "mse", fit_intercept: bool = True,
                  optimizer: Any = "sgd", lr: float = 0.1, schedule: Any = None,
-                 batch_size: int | None = None, epochs: int = 500, shuffle: bool = True,
+                 batch_size: int | None = None, epochs: int = 2000, shuffle: bool = True,
                  seed: int | None = 0, tol: float | None = 1e-7, patience: int = 10,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  l2: float = 0.0, standardize: bool = True, time_limit: float | None = None,
@@ -219,6 +295,28 @@ class LinearRegression(RegressorMixin, _GDEstimator):
         return LinearObjective(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
                                loss=self.loss, l2=self.l2)
 
+    def fit(self, X: Any, y: Any, coef_init: Any = None,
+            intercept_init: Any = None) -> "LinearRegression":
+        """Train from scratch for ``epochs`` epochs (or until a stop rule fires).
+
+        ``coef_init`` (shape of ``coef_``) and ``intercept_init`` (a float, or shape
+        ``(n_targets,)``) are the starting weights for the original features (default 0),
+        as in scikit-learn's ``SGDRegressor.fit``.
+        """
+        return self._fit(X, y, partial=False, coef_init=coef_init,
+                         intercept_init=intercept_init)
+
+    def _init_from(self, coef_init, intercept_init, dtype):
+        d, k = self.n_features_in_, self.objective_.n_targets
+        shapes = ((d,), (1, d)) if k == 1 else ((k, d),)
+        coef, intercept = self._check_init_arrays(coef_init, intercept_init, shapes, k)
+        return self._pack_linear(coef, intercept, dtype)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True     # y of shape (n, k): k targets
+        return tags
+
     def _score_fn(self):
         def r2(p, X, y):
             pred = self.objective_.predict_raw(p, X).reshape(y.shape)
@@ -227,7 +325,9 @@ class LinearRegression(RegressorMixin, _GDEstimator):
         return r2
 
     def partial_fit(self, X: Any, y: Any) -> "LinearRegression":
-        """One epoch over ``(X, y)``, continuing the weights and the optimizer state."""
+        """One epoch over ``(X, y)``, continuing the weights and the optimizer state.
+
+        With ``standardize=True`` the scaling is fitted on the first call's data only."""
         return self._fit(X, y, partial=True)
 
     def _set_public(self) -> None:
@@ -281,7 +381,9 @@ class _ClassifierBase(ClassifierMixin, _GDEstimator):
         return acc
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "_ClassifierBase":
-        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call.
+
+        With ``standardize=True`` the scaling is fitted on the first call's data only."""
         if not hasattr(self, "params_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, partial=True, classes=classes)
@@ -294,10 +396,26 @@ class _ClassifierBase(ClassifierMixin, _GDEstimator):
         return p
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)          # first: NotFittedError before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
-class LogisticRegression(_ClassifierBase):
+class _LinearClassifierBase(_ClassifierBase):
+    """Logistic and softmax regression: ``coef_init``/``intercept_init`` in ``fit``."""
+
+    def fit(self, X: Any, y: Any, coef_init: Any = None,
+            intercept_init: Any = None) -> "_LinearClassifierBase":
+        """Train from scratch for ``epochs`` epochs (or until a stop rule fires).
+
+        ``coef_init`` (shape of ``coef_``) and ``intercept_init`` (shape of ``intercept_``)
+        are the starting weights for the original features (default 0), as in
+        scikit-learn's ``SGDClassifier.fit``.
+        """
+        return self._fit(X, y, partial=False, coef_init=coef_init,
+                         intercept_init=intercept_init)
+
+
+class LogisticRegression(_LinearClassifierBase):
     """Binary logistic regression (cross-entropy, sigmoid) by gradient descent."""
 
     def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "sgd", lr: float = 0.5,
@@ -315,12 +433,23 @@ class LogisticRegression(_ClassifierBase):
     def _prepare_y(self, y, first, classes=None):
         yt, k = super()._prepare_y(y, first, classes)
         if len(self.classes_) > 2:
-            raise ValueError(f"LogisticRegression is binary; y has {len(self.classes_)} classes "
-                             f"(use SoftmaxRegression)")
+            raise ValueError(f"Only binary classification is supported. The type of the target "
+                             f"is multiclass ({len(self.classes_)} classes); use "
+                             f"SoftmaxRegression for more than two classes.")
         return yt, k
 
     def _make_objective(self, n_features, n_outputs):
         return LogisticObjective(n_features, fit_intercept=self.fit_intercept, l2=self.l2)
+
+    def _init_from(self, coef_init, intercept_init, dtype):
+        d = self.n_features_in_
+        coef, intercept = self._check_init_arrays(coef_init, intercept_init, ((d,), (1, d)), 1)
+        return self._pack_linear(coef, intercept, dtype)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False   # binary by design: SoftmaxRegression is K > 2
+        return tags
 
     def _set_public(self) -> None:
         v = self.objective_.views(self.params_)
@@ -337,7 +466,7 @@ class LogisticRegression(_ClassifierBase):
         return self.objective_.decision_function(self.params_, Xs)
 
 
-class SoftmaxRegression(_ClassifierBase):
+class SoftmaxRegression(_LinearClassifierBase):
     """Multiclass logistic (softmax) regression with cross-entropy, by gradient descent."""
 
     def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "sgd", lr: float = 0.5,
@@ -356,6 +485,11 @@ class SoftmaxRegression(_ClassifierBase):
         return SoftmaxObjective(n_features, max(n_outputs, 2), fit_intercept=self.fit_intercept,
                                 l2=self.l2)
 
+    def _init_from(self, coef_init, intercept_init, dtype):
+        d, K = self.n_features_in_, self.objective_.n_classes
+        coef, intercept = self._check_init_arrays(coef_init, intercept_init, ((K, d),), K)
+        return self._pack_linear(coef, intercept, dtype)
+
     def _set_public(self) -> None:
         v = self.objective_.views(self.params_)
         coef = np.array(v["coef"])               # (d, K)
@@ -367,8 +501,11 @@ class SoftmaxRegression(_ClassifierBase):
         self.intercept_ = intercept.astype(self.params_.dtype)
 
     def decision_function(self, X: Any) -> np.ndarray:
+        """Logits, shape (n_samples, n_classes); for two classes, as scikit-learn, one column
+        ``z₁ − z₀`` of shape (n_samples,) (positive means ``classes_[1]``)."""
         Xs = self._transform(X)
-        return self.objective_.decision_function(self.params_, Xs)
+        z = self.objective_.decision_function(self.params_, Xs)
+        return z[:, 1] - z[:, 0] if z.shape[1] == 2 else z
 
 
 class _MLPBase(_GDEstimator):
@@ -410,7 +547,7 @@ class MLPClassifier(_MLPBase, _ClassifierBase):
                             activation=self.activation, task="classification", l2=self.l2)
 
 
-class MLPRegressor(_MLPBase, RegressorMixin):
+class MLPRegressor(RegressorMixin, _MLPBase):
     """Multi-layer perceptron regressor: hidden layers with ``activation``, linear output,
     squared-error loss ``(1/(2n))·Σ‖ŷ−y‖²``, gradients by backpropagation."""
 
@@ -439,7 +576,15 @@ class MLPRegressor(_MLPBase, RegressorMixin):
         return r2
 
     def partial_fit(self, X: Any, y: Any) -> "MLPRegressor":
+        """One epoch over ``(X, y)``, continuing the weights and the optimizer state.
+
+        With ``standardize=True`` the scaling is fitted on the first call's data only."""
         return self._fit(X, y, partial=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def predict(self, X: Any) -> np.ndarray:
         Xs = self._transform(X)

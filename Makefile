@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/gdlab demo
 
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -189,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--momentum", type=_number)
     f.add_argument("--schedule")
     f.add_argument("--batch-size", type=_positive_int, help="default: full batch for linear "
-                   "models, 200 for MLPs; 1 = online SGD")
-    f.add_argument("--epochs", type=_positive_int)
+                   "models in memory, 200 for MLPs, 256 for files; 1 = online SGD")
+    f.add_argument("--epochs", type=_positive_int, help="default: the model's (10 for files)")
     f.add_argument("--l2", type=_number)
     f.add_argument("--val-fraction", type=_number, help="hold out this fraction for early "
                    "stopping (restores the best weights)")
@@ -200,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--time-limit", type=_number, metavar="SECONDS")
     f.add_argument("--out", metavar="MODEL", help="save the model here (.gdlab)")
+    f.add_argument("--checkpoint", metavar="FILE", help="write a checkpoint here while "
+                   "training (atomically; a kill leaves the last good one)")
+    f.add_argument("--checkpoint-every", type=_positive_int, default=100, metavar="STEPS",
+                   help="steps between checkpoints (default 100)")
+    f.add_argument("--resume", action="store_true", help="continue from --checkpoint; ends "
+                   "with the weights of an uninterrupted run")
     f.add_argument("--json", action="store_true")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.add_argument("--plot", metavar="FILE.png", help="draw the loss curve")
@@ -504,22 +510,39 @@ def _is_classification(y: Any) -> bool:
     return bool(whole and len(np.unique(y)) <= max(2, min(50, len(y) // 5)))
 
 
+_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
+
+
 def cmd_fit(a: argparse.Namespace) -> int:
     import time
 
     import numpy as np
 
-    from .data.open import load_xy
+    from .data.open import load_xy, open_stream
     from .errors import ParameterError
     from .models import estimators as E
 
     t0 = time.perf_counter()
     features = [c.strip() for c in a.features.split(",")] if a.features else None
-    X, y, names, target = load_xy(a.data, a.target, features)
-    classification = _is_classification(y) if a.task is None else a.task == "classification"
+    from_file = str(a.data).lower().endswith(_FILE_SUFFIXES)
+    if a.resume and not a.checkpoint:
+        raise ParameterError("--resume needs --checkpoint FILE (the checkpoint to continue)")
+    if not 0 <= a.test_fraction < 1:
+        raise ParameterError("--test-fraction must be in [0, 1)")
+    stream = None
+    if from_file:
+        # out of core: the file is streamed in chunks, never read whole
+        stream = open_stream(a.data, a.target, features=features,
+                             batch_size=a.batch_size or 256, seed=a.seed)
+        names, target = list(stream.feature_names), stream.target_name
+        n_rows, n_feat = int(stream.n_samples), int(stream.n_features)
+        y_probe = np.concatenate([y for _, y in _first_chunks(stream)])
+    else:
+        X, y, names, target = load_xy(a.data, a.target, features)
+        n_rows, n_feat = X.shape
+        y_probe = y
+    classification = _is_classification(y_probe) if a.task is None else a.task == "classification"
     model = a.model or ("softmax" if classification else "linear")
-    if model == "linear" and classification and a.model is None:
-        model = "softmax"
     kw: dict[str, Any] = {"seed": a.seed, "standardize": not a.no_standardize,
                           "verbose": not a.quiet and sys.stderr.isatty()}
     for key, val in (("optimizer", a.optimizer), ("lr", a.lr), ("batch_size", a.batch_size),
@@ -527,11 +550,18 @@ def cmd_fit(a: argparse.Namespace) -> int:
                      ("schedule", a.schedule)):
         if val is not None:
             kw[key] = val
+    if from_file and a.epochs is None:
+        kw["epochs"] = 10
     if a.momentum is not None:
         kw["optimizer_options"] = {"momentum": a.momentum}
     if a.val_fraction:
+        if from_file or a.checkpoint:
+            raise ParameterError("--val-fraction (early stopping) is for in-memory data without "
+                                 "--checkpoint")
         kw["early_stopping"] = True
         kw["validation_fraction"] = a.val_fraction
+    if model != "mlp" and (a.hidden or a.activation):
+        raise ParameterError("--hidden and --activation are for --model mlp")
     if model == "linear":
         if a.loss:
             kw["loss"] = a.loss
@@ -546,26 +576,35 @@ def cmd_fit(a: argparse.Namespace) -> int:
         if a.activation:
             kw["activation"] = a.activation
         est = (E.MLPClassifier if classification else E.MLPRegressor)(**kw)
-    if model != "mlp" and (a.hidden or a.activation):
-        raise ParameterError("--hidden and --activation are for --model mlp")
-    if not 0 <= a.test_fraction < 1:
-        raise ParameterError("--test-fraction must be in [0, 1)")
-    Xtr, ytr, Xte, yte = X, y, None, None
-    if a.test_fraction > 0 and len(X) >= 10:
-        rng = np.random.default_rng(a.seed)
-        perm = rng.permutation(len(X))
-        k = int(round(a.test_fraction * len(X)))
-        Xte, yte, Xtr, ytr = X[perm[:k]], y[perm[:k]], X[perm[k:]], y[perm[k:]]
-    est.fit(Xtr, ytr)
+
+    test_score = None
+    if stream is not None:
+        est.fit_stream(stream, checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every,
+                       resume=a.resume)
+        train_score = est.score_stream(stream)
+    else:
+        Xtr, ytr, Xte, yte = X, y, None, None
+        if a.test_fraction > 0 and len(X) >= 10:
+            perm = np.random.default_rng(a.seed).permutation(len(X))
+            k = int(round(a.test_fraction * len(X)))
+            Xte, yte, Xtr, ytr = X[perm[:k]], y[perm[:k]], X[perm[k:]], y[perm[k:]]
+        if a.checkpoint:
+            from .data.stream import ArrayStream
+            est.fit_stream(ArrayStream(Xtr, ytr, batch_size=est.batch_size, seed=a.seed),
+                           checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every,
+                           resume=a.resume)
+        else:
+            est.fit(Xtr, ytr)
+        train_score = float(est.score(Xtr, ytr))
+        test_score = float(est.score(Xte, yte)) if Xte is not None else None
     elapsed = time.perf_counter() - t0
     summary: dict[str, Any] = {
-        "data": a.data, "model": type(est).__name__, "n_samples": int(len(X)),
-        "n_features": int(X.shape[1]), "epochs": int(est.n_iter_),
-        "final_loss": float(est.loss_), "train_score": float(est.score(Xtr, ytr)),
-        "test_score": float(est.score(Xte, yte)) if Xte is not None else None,
+        "data": a.data, "model": type(est).__name__, "n_samples": n_rows,
+        "n_features": n_feat, "epochs": int(est.n_iter_), "steps": int(est.t_),
+        "final_loss": float(est.loss_), "train_score": train_score, "test_score": test_score,
         "score_name": "accuracy" if hasattr(est, "classes_") else "R^2",
-        "reason": est.stop_reason_, "seconds": round(elapsed, 3)}
-    if isinstance(est, E.LinearRegression):
+        "status": est.status_, "reason": est.stop_reason_, "seconds": round(elapsed, 3)}
+    if isinstance(est, E.LinearRegression) and stream is None:
         cf = est.closed_form(Xtr, ytr)
         summary["closed_form"] = {"train_r2_lstsq": cf["r2_lstsq"], "train_r2_gd": cf["r2_gd"],
                                   "r2_gap": cf["r2_gap"], "max_coef_gap": cf["coef_gap"]}
@@ -581,12 +620,13 @@ def cmd_fit(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps(summary))
         return 0
-    print(f"{summary['model']} on {a.data}: {len(X)} rows, {X.shape[1]} features"
-          f"{f', target {target!r}' if target else ''}")
-    print(f"epochs: {summary['epochs']}   final training loss: {summary['final_loss']:.6g}")
-    print(f"train {summary['score_name']}: {summary['train_score']:.4f}" +
-          (f"   test {summary['score_name']}: {summary['test_score']:.4f}"
-           if summary["test_score"] is not None else ""))
+    print(f"{summary['model']} on {a.data}: {n_rows} rows, {n_feat} features"
+          f"{f', target {target!r}' if target else ''}"
+          f"{' (streamed from the file)' if stream is not None else ''}")
+    print(f"epochs: {summary['epochs']} ({summary['steps']} updates)   final training loss: "
+          f"{summary['final_loss']:.6g}")
+    print(f"train {summary['score_name']}: {train_score:.4f}" +
+          (f"   test {summary['score_name']}: {test_score:.4f}" if test_score is not None else ""))
     if "closed_form" in summary:
         c = summary["closed_form"]
         print(f"closed form (lstsq): train R^2 {c['train_r2_lstsq']:.6f}, gap to GD "
@@ -597,6 +637,14 @@ def cmd_fit(a: argparse.Namespace) -> int:
         print(f"picture: {a.plot}")
     print(f"{summary['reason']} ({elapsed:.2f} s)")
     return 0
+
+
+def _first_chunks(stream: Any, limit: int = 4) -> Any:
+    """A few chunks of a file stream, to tell class labels from real-valued targets."""
+    for i, chunk in enumerate(stream.iter_chunks()):
+        if i >= limit:
+            break
+        yield chunk
 
 
 def _model_data(model_path: str, data: str, target: str | None) -> tuple[Any, Any, Any, dict]:

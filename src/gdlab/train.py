@@ -128,17 +128,23 @@ class _Epochs:
         self.checkpoint_every = checkpoint_every
         self.checkpoint_meta = checkpoint_meta
         self.rule_state_ref = rule_state_ref
+        self.run_meta: dict[str, Any] = {}   # what a resumed run must agree with
         self.history: dict[str, list] = {"loss": [], "val_loss": [], "val_score": [],
                                          "lr": [], "time": []}
         self.acc_sum = 0.0
         self.acc_count = 0
         self.epoch = 0             # the epoch whose batches are being accumulated
+        # two references: ``best_value`` for the patience counter (moves only on
+        # improvements larger than tol), ``best_seen`` for the best epoch and its weights
+        # (any improvement), so ``restore_best`` returns the best epoch's weights
         self.best_value = math.inf
+        self.best_seen = math.inf
         self.best_epoch: int | None = None
         self.best_params: np.ndarray | None = params.copy() if restore_best else None
         self.no_improve = 0
         self.stop_reason = ""
         self.pos = (0, 0)
+        self.last_lr = math.nan   # the learning rate of the latest step (NaN: line search)
         self.t_epoch = time.perf_counter()
         self.samples = 0
         self.bar = None
@@ -148,21 +154,35 @@ class _Epochs:
                             leave=False)
 
     # --- state for checkpoints ------------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        return {"acc_sum": self.acc_sum, "acc_count": self.acc_count, "epoch": self.epoch,
-                "best_value": None if math.isinf(self.best_value) else self.best_value,
-                "best_epoch": self.best_epoch, "no_improve": self.no_improve,
-                "history": self.history}
+    # Numbers that may be NaN or infinite (the line search's lr, an overflowing validation
+    # loss, the best value before the first epoch) travel as float64 arrays, bit for bit;
+    # JSON holds only counters.
+    def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta = {"acc_count": int(self.acc_count), "epoch": int(self.epoch),
+                "best_epoch": None if self.best_epoch is None else int(self.best_epoch),
+                "no_improve": int(self.no_improve), "history_keys": list(self.history)}
+        arrays = {"epochs_acc": np.array([self.acc_sum, self.best_value, self.best_seen],
+                                         dtype=np.float64)}
+        for i, (k, v) in enumerate(self.history.items()):
+            arrays[f"hist_{i}"] = np.asarray(v, dtype=np.float64).reshape(-1)
+        return meta, arrays
 
-    def restore(self, st: dict[str, Any], best_params: np.ndarray | None) -> None:
-        self.acc_sum, self.acc_count = float(st["acc_sum"]), int(st["acc_count"])
+    def restore(self, st: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        acc = arrays["epochs_acc"]
+        if acc.shape != (3,):
+            raise ValueError("epochs_acc")
+        self.acc_sum, self.best_value, self.best_seen = (float(v) for v in acc)
+        self.acc_count = int(st["acc_count"])
         self.epoch = int(st["epoch"])
-        self.best_value = math.inf if st["best_value"] is None else float(st["best_value"])
-        self.best_epoch = st["best_epoch"]
+        self.best_epoch = None if st["best_epoch"] is None else int(st["best_epoch"])
         self.no_improve = int(st["no_improve"])
-        self.history = {k: list(v) for k, v in st["history"].items()}
-        if best_params is not None:
-            self.best_params = best_params.copy()
+        self.history = {str(k): [float(v) for v in arrays[f"hist_{i}"]]
+                        for i, k in enumerate(st["history_keys"])}
+        if "best_params" in arrays and self.best_params is not None:
+            bp = arrays["best_params"]
+            if bp.shape != self.best_params.shape:
+                raise ValueError("best_params")
+            self.best_params[...] = bp
         if self.bar is not None:
             self.bar.update(len(self.history["loss"]))
 
@@ -171,10 +191,11 @@ class _Epochs:
         epoch, _ = self.pos
         x = info.x[0]
         if epoch != self.epoch:
-            reason = self.end_epoch(x, info.lr)
+            reason = self.end_epoch(x, self.last_lr)
             self.epoch = epoch
             if reason:
                 return reason
+        self.last_lr = info.lr
         if self.checkpoint and self.checkpoint_every and info.step and \
                 info.step % self.checkpoint_every == 0:
             self.save(x, info.step)
@@ -186,7 +207,8 @@ class _Epochs:
         return None
 
     def end_epoch(self, x: np.ndarray, lr: float) -> str | None:
-        """Close the epoch being accumulated (``x``: the weights after its last update)."""
+        """Close the epoch being accumulated (``x``: the weights after its last update,
+        ``lr``: the learning rate of its last step)."""
         if self.acc_count == 0:
             return None
         loss = self.acc_sum / self.acc_count
@@ -223,12 +245,14 @@ class _Epochs:
                 if math.isfinite(self.best_value) else True
         if improved:
             self.best_value = watched
-            self.best_epoch = len(h["loss"]) - 1
             self.no_improve = 0
-            if self.best_params is not None:
-                self.best_params[...] = x
         else:
             self.no_improve += 1
+        if watched < self.best_seen:
+            self.best_seen = watched
+            self.best_epoch = len(h["loss"]) - 1
+            if self.best_params is not None:
+                self.best_params[...] = x
         if self.tol is not None and self.patience and self.no_improve >= self.patience:
             what = "validation score" if self.validation is not None else "training loss"
             return (f"the {what} did not improve by more than tol = {self.tol:g} for "
@@ -236,15 +260,21 @@ class _Epochs:
         return None
 
     def save(self, x: np.ndarray, step: int) -> None:
-        arrays = {"params": x}
+        """Write the checkpoint of step ``step`` (``x``: the weights before its update)."""
+        ep_meta, arrays = self.state()
+        arrays["params"] = x
         if self.best_params is not None:
             arrays["best_params"] = self.best_params
+        scalars = {}
         for k, v in self.rule_state_ref[0].items():
             if isinstance(v, np.ndarray):
                 arrays[f"opt_{k}"] = v
-        scalars = {k: v for k, v in self.rule_state_ref[0].items() if not isinstance(v, np.ndarray)}
-        meta = {**self.checkpoint_meta, "step": int(step), "rule_scalars": scalars,
-                "epochs_state": self.state()}
+            elif isinstance(v, (float, np.floating)):
+                arrays[f"optf_{k}"] = np.array(v, dtype=np.float64)
+            else:
+                scalars[k] = v.item() if isinstance(v, np.generic) else v
+        meta = {**self.checkpoint_meta, **self.run_meta, "step": int(step),
+                "rule_scalars": scalars, "epochs_state": ep_meta}
         persist.save(self.checkpoint, meta, arrays, kind="checkpoint")
 
     def close(self) -> None:
@@ -253,7 +283,70 @@ class _Epochs:
 
 
 def load_checkpoint(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and verify a training checkpoint; returns ``(meta, arrays)``."""
     return persist.load(path, kind="checkpoint")
+
+
+def _rule_name(rule: Any) -> str:
+    try:
+        return str(rule.config()["name"])
+    except Exception:  # noqa: BLE001 - any rule-like object
+        return type(rule).__name__
+
+
+def _resume(path: str, state: LoopState, cb: _Epochs, checkpoint_meta: dict | None,
+            opt_shapes: dict[str, tuple]) -> None:
+    """Load the checkpoint ``path`` into the loop state and the training callback."""
+    meta, arrays = load_checkpoint(path)
+    x = state.x
+    run = cb.run_meta
+    try:
+        if meta.get("n_params", x.shape[1]) != x.shape[1] or arrays["params"].shape != x[0].shape:
+            raise ModelFileError(f"{path}: the checkpoint is for a model with "
+                                 f"{arrays['params'].size} parameters, this one has "
+                                 f"{x.shape[1]}")
+        if checkpoint_meta and meta.get("fingerprint") != checkpoint_meta.get("fingerprint"):
+            raise ModelFileError(f"{path}: the checkpoint was made with other settings or "
+                                 f"data; start afresh or use the same settings")
+        if meta.get("rule", run["rule"]) != run["rule"] or \
+                meta.get("opt_arrays", run["opt_arrays"]) != run["opt_arrays"]:
+            raise ModelFileError(f"{path}: the checkpoint was made with the optimizer "
+                                 f"{meta.get('rule')!r} ({', '.join(meta.get('opt_arrays', []))}), "
+                                 f"not {run['rule']!r} ({', '.join(run['opt_arrays'])}); "
+                                 f"resume with the same optimizer settings")
+        if meta.get("n_batches", run["n_batches"]) != run["n_batches"]:
+            raise ModelFileError(f"{path}: the checkpoint was made with "
+                                 f"{meta.get('n_batches')} batches per epoch, this data has "
+                                 f"{run['n_batches']}; its position in the data would be wrong")
+        if meta.get("initial_step", run["initial_step"]) != run["initial_step"]:
+            raise ModelFileError(f"{path}: the checkpoint was made with initial_step="
+                                 f"{meta.get('initial_step')}, not {run['initial_step']}")
+        if cb.best_params is not None and "best_params" not in arrays:
+            raise ModelFileError(f"{path}: the checkpoint was made without restore_best, so "
+                                 f"it has no best weights to restore; resume without it")
+        opt = {}
+        for k, shape in opt_shapes.items():
+            a = arrays[f"opt_{k}"]
+            if a.shape != shape:
+                raise ModelFileError(f"{path}: the optimizer state {k!r} has shape {a.shape}, "
+                                     f"expected {shape}")
+            opt[k] = a.astype(state.rule_state[k].dtype, copy=True)
+        scalars = dict(meta["rule_scalars"])
+        for k in arrays:
+            if k.startswith("optf_"):
+                scalars[k[5:]] = float(arrays[k])
+        state.x[0] = arrays["params"].astype(x.dtype)
+        state.rule_state.update(scalars)
+        state.rule_state.update(opt)
+        state.step = int(meta["step"])
+        if state.step < run["initial_step"]:
+            raise ValueError("step")
+        cb.restore(meta["epochs_state"], arrays)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ModelFileError(f"{path}: the checkpoint is incomplete or inconsistent "
+                             f"({type(e).__name__}: {e})") from None
 
 
 def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
@@ -271,14 +364,23 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     Stops early when the watched quantity (validation score when ``validation`` is given,
     else the epoch's training loss) has not improved by ``tol`` (relative to max(1, |best|))
     for ``patience`` epochs (``tol=None``: never), when ``‖grad‖ < eps`` on a batch, on
-    divergence, or when ``time_limit`` seconds are spent. With ``restore_best`` the best
-    epoch's weights are returned. ``resume`` names a checkpoint to continue from.
+    divergence, or when ``time_limit`` seconds are spent. With ``restore_best`` the weights of
+    the best epoch (the best watched value, however small its lead) are returned.
+
+    ``checkpoint`` (a path) is written atomically every ``checkpoint_every`` steps; ``resume``
+    names a checkpoint to continue from: the run then ends with exactly the weights, history
+    and early-stopping state of an uninterrupted one (same data, seed and settings).
     ``initial_state`` and ``initial_step`` continue the optimizer (state and step count, which
     drives the schedule) from an earlier call on other data (``partial_fit``).
     """
     if epochs is None or int(epochs) < 1:
         raise ParameterError(f"epochs must be a positive whole number, got {epochs!r}")
     epochs = int(epochs)
+    if checkpoint is not None and (isinstance(checkpoint_every, bool)
+                                   or not isinstance(checkpoint_every, (int, np.integer))
+                                   or checkpoint_every < 1):
+        raise ParameterError(f"checkpoint_every must be a positive whole number of steps when "
+                             f"checkpoint is given, got {checkpoint_every!r}")
     full_batch = stream.batch_size is None
     n_batches = 1 if full_batch else stream.n_batches()
     rule_state_ref: list = [None]
@@ -289,19 +391,12 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     x = np.array(params, copy=True).reshape(1, -1)
     state = LoopState(x=x, rule_state=rule.init(x) if initial_state is None else initial_state,
                       step=int(initial_step))
+    opt_shapes = {k: v.shape for k, v in state.rule_state.items() if isinstance(v, np.ndarray)}
+    cb.run_meta = {"n_params": int(x.shape[1]), "dtype": x.dtype.str,
+                   "rule": _rule_name(rule), "opt_arrays": sorted(opt_shapes),
+                   "n_batches": int(n_batches), "initial_step": int(initial_step)}
     if resume is not None:
-        meta, arrays = load_checkpoint(resume)
-        if meta.get("n_params") not in (None, x.shape[1]) or arrays["params"].shape != x[0].shape:
-            raise ModelFileError(f"{resume}: the checkpoint is for a model of another shape")
-        if checkpoint_meta and meta.get("fingerprint") != checkpoint_meta.get("fingerprint"):
-            raise ModelFileError(f"{resume}: the checkpoint was made with other settings or "
-                                 f"data; start afresh or use the same settings")
-        state.x[0] = arrays["params"].astype(x.dtype)
-        state.rule_state = {**state.rule_state, **meta["rule_scalars"],
-                            **{k[4:]: v.astype(x.dtype).copy() for k, v in arrays.items()
-                               if k.startswith("opt_")}}
-        state.step = int(meta["step"])
-        cb.restore(meta["epochs_state"], arrays.get("best_params"))
+        _resume(resume, state, cb, checkpoint_meta, opt_shapes)
     rule_state_ref[0] = state.rule_state
     offset = int(initial_step)
     start = state.step - offset
@@ -329,7 +424,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
         status = out.status[0]
         final_x = out.x[0]
         if status in (END_OF_DATA, MAX_ITER, TIME_LIMIT):
-            cb.end_epoch(final_x, history.lr[-1] if len(history) else float("nan"))
+            cb.end_epoch(final_x, cb.last_lr)
     finally:
         cb.close()
     n_epochs = len(cb.history["loss"])
@@ -343,8 +438,9 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     elif status == DIVERGED:
         div_step = int(out.diverged_step[0])
         lr = getattr(rule, "lr", float("nan"))
-        reason = (f"diverged at step {div_step} (epoch {div_step // n_batches + 1}): the loss "
-                  f"became {'infinite or NaN' if not np.isfinite(out.fun[0]) else 'huge'}; "
+        epoch_no = (div_step - offset) // n_batches + 1
+        became = "infinite or NaN" if not np.isfinite(out.fun[0]) else "huge"
+        reason = (f"diverged at step {div_step} (epoch {epoch_no}): the loss became {became}; "
                   f"try a smaller learning rate, e.g. lr={lr / 10:g}")
     elif status == "converged":
         reason = f"converged: norm(grad) < eps = {eps:g}"

@@ -56,6 +56,32 @@ _UNSCALED_HINT = ("; features are not standardized (standardize=False): gradient
                   "needs scaled features")
 
 
+class _EncodedLabels:
+    """A stream whose class labels are mapped to 0..K-1 batch by batch (for file streams)."""
+
+    def __init__(self, stream: Any, classes: np.ndarray):
+        self._stream = stream
+        self._classes = classes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _encode(self, y: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self._classes, y)
+        if np.any(idx >= len(self._classes)) or np.any(self._classes[np.minimum(
+                idx, len(self._classes) - 1)] != y):
+            raise ValueError("the data has a label not among the classes")
+        return idx.astype(y.dtype)
+
+    def batches(self, epoch: int, start: int = 0):
+        for X, y in self._stream.batches(epoch, start):
+            yield X, self._encode(y)
+
+    def iter_chunks(self):
+        for X, y in self._stream.iter_chunks():
+            yield X, self._encode(y)
+
+
 class _GDEstimator(BaseEstimator):
     """Shared machinery: validation, scaling, the training call, partial_fit state."""
 
@@ -158,15 +184,30 @@ class _GDEstimator(BaseEstimator):
             Xs, yt = Xs[ti], yt[ti]
         stream = ArrayStream(Xs, yt.astype(dtype, copy=False), batch_size=self.batch_size,
                              shuffle=self.shuffle, seed=self.seed if self.seed is not None else 0)
+        return self._train(stream, validation, partial=partial)
+
+    def _train(self, stream: Any, validation: Any, *, partial: bool = False,
+               checkpoint: str | None = None, checkpoint_every: int = 0,
+               resume: bool = False) -> "_GDEstimator":
+        """Run :func:`gdlab.train.train` on a prepared (scaled, label-encoded) stream and set
+        the fitted attributes."""
+        dtype = self.params_.dtype
         rule = self._rule()
         epochs = 1 if partial else self.epochs
+        meta = None
+        if checkpoint:
+            meta = {"n_params": int(self.objective_.n_params),
+                    "fingerprint": self._fingerprint(stream)}
         res = train(self.objective_, self.params_, stream, rule,
                     schedule=make_schedule(self.schedule), epochs=epochs,
                     tol=self.tol, patience=self.patience, validation=validation,
                     score=self._score_fn(), restore_best=validation is not None,
                     time_limit=self.time_limit, progress=self.verbose,
                     initial_state=self._opt_state if partial else None,
-                    initial_step=self.t_ if partial else 0)
+                    initial_step=self.t_ if partial else 0,
+                    checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                    checkpoint_meta=meta,
+                    resume=checkpoint if (resume and checkpoint) else None)
         self.params_ = res.params.astype(dtype, copy=False)
         self._opt_state = res.extra.get("rule_state")
         self.t_ = res.n_steps
@@ -189,6 +230,85 @@ class _GDEstimator(BaseEstimator):
         if res.status == "diverged":
             warnings.warn(f"{type(self).__name__}: {reason}", ConvergenceWarning, stacklevel=3)
         return self
+
+    def _fingerprint(self, stream: Any) -> str:
+        """What a checkpoint must agree on to be resumed: settings and data shape."""
+        import hashlib
+        import json as _json
+        params = {k: repr(v) for k, v in sorted(self.get_params(deep=False).items())
+                  if k not in ("verbose", "time_limit", "epochs")}
+        key = {"class": type(self).__name__, "params": params,
+               "n_features": int(stream.n_features), "n_samples": stream.n_samples,
+               "batch_size": stream.batch_size, "n_params": int(self.objective_.n_params)}
+        return hashlib.sha256(_json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+    def fit_stream(self, stream: Any, *, classes: Any = None, checkpoint: str | None = None,
+                   checkpoint_every: int = 0, resume: bool = False) -> "_GDEstimator":
+        """Train on a :class:`gdlab.data.BatchStream` (a CSV or Parquet file read in bounded
+        memory, or arrays), for data larger than memory.
+
+        The stream's batch size and shuffling are used as they are. Features are standardized
+        with statistics from the stream's own validation scan (no extra pass). Classifiers
+        find their labels with one pass over the target unless ``classes`` is given.
+        ``checkpoint`` names a file written atomically every ``checkpoint_every`` steps;
+        ``resume=True`` continues from it and ends with the weights of an uninterrupted run.
+        Early stopping on a held-out fraction is for in-memory data (:meth:`fit`).
+        """
+        from ..data.stream import BatchStream
+        if not isinstance(stream, BatchStream):
+            raise ParameterError("fit_stream takes a gdlab.data BatchStream; use fit for arrays")
+        self._check_params()
+        d = int(stream.n_features)
+        self.n_features_in_ = d
+        # scikit-learn sets feature_names_in_ only for DataFrames; the file's column names
+        # stay with the stream (and the CLI's model file), so arrays predict without warnings
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        dtype = np.dtype(stream.dtype)
+        n_out = 1
+        if self._is_classifier:
+            if classes is None:
+                classes = np.unique(np.concatenate([np.unique(y) for _, y in stream.iter_chunks()]))
+            self.classes_ = np.unique(np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError("The number of classes has to be greater than one; got 1 class")
+            self._prepare_y(self.classes_, first=False)  # the label checks of the estimator
+            n_out = len(self.classes_)
+            if not np.array_equal(self.classes_, np.arange(n_out)):
+                stream = _EncodedLabels(stream, self.classes_)
+        elif self._multi_target_stream(stream):
+            n_out = stream.n_targets
+        self.scaler_ = stream.fit_standardizer(apply=True) if self.standardize else None
+        self.objective_ = self._make_objective(d, n_out)
+        self.params_ = self.objective_.init_params(np.random.default_rng(self.seed), dtype=dtype)
+        self._opt_state = None
+        self.t_ = 0
+        return self._train(stream, None, checkpoint=checkpoint,
+                           checkpoint_every=checkpoint_every, resume=resume)
+
+    @staticmethod
+    def _multi_target_stream(stream: Any) -> bool:
+        return getattr(stream, "n_targets", 1) > 1
+
+    def score_stream(self, stream: Any) -> float:
+        """The score (R² or accuracy) over all rows of a stream, in one bounded-memory pass."""
+        check_is_fitted(self, "params_")
+        if self._is_classifier:
+            right = n = 0
+            for X, y in stream.iter_chunks():
+                right += int(np.sum(self.predict(X) == y))
+                n += len(y)
+            return right / n if n else math.nan
+        sse = sy = syy = 0.0
+        n = 0
+        for X, y in stream.iter_chunks():
+            pred = self.predict(X).reshape(y.shape)
+            sse += float(np.sum((y - pred) ** 2))
+            sy += float(np.sum(y))
+            syy += float(np.sum(y * y))
+            n += len(y)
+        ss = syy - sy * sy / n if n else 0.0
+        return 1 - sse / ss if ss > 0 else 0.0
 
     def fit(self, X: Any, y: Any) -> "_GDEstimator":
         """Train from scratch for ``epochs`` epochs (or until a stop rule fires)."""

@@ -174,3 +174,28 @@ def test_edited_model_file_is_refused(tmp_path):
     model.write_bytes(bytes(raw))
     p = run("evaluate", str(model), "iris")
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_fit_resume_from_checkpoint_equals_uninterrupted(tmp_path):
+    import numpy as np
+
+    from gdlab.persist import load
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 4))
+    y = X @ [1.0, -2.0, 0.5, 3.0] + 0.1 * rng.normal(size=3000)
+    csv = tmp_path / "d.csv"
+    np.savetxt(csv, np.column_stack([X, y]), delimiter=",", header="a,b,c,d,y", comments="")
+    common = ["fit", str(csv), "--target", "y", "--batch-size", "32", "--optimizer", "adam",
+              "--lr", "0.01", "--quiet", "--checkpoint-every", "10"]
+    a = run(*common, "--epochs", "4", "--out", str(tmp_path / "a.gdlab"))
+    assert a.returncode == 0, a.stderr
+    ck = str(tmp_path / "ck.gdlab")
+    b1 = run(*common, "--epochs", "2", "--checkpoint", ck)
+    assert b1.returncode == 0, b1.stderr
+    b2 = run(*common, "--epochs", "4", "--checkpoint", ck, "--resume", "--out",
+             str(tmp_path / "b.gdlab"))
+    assert b2.returncode == 0, b2.stderr
+    pa = load(tmp_path / "a.gdlab")[1]["params"]
+    pb = load(tmp_path / "b.gdlab")[1]["params"]
+    np.testing.assert_array_equal(pa, pb)

@@ -184,14 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--hidden", type=lambda t: tuple(int(v) for v in _numbers(t)), metavar="SIZES",
                    help="MLP hidden layer sizes, e.g. 128,64")
     f.add_argument("--activation", choices=["relu", "tanh", "sigmoid"])
-    f.add_argument("--optimizer")
-    f.add_argument("--lr", type=_number)
-    f.add_argument("--momentum", type=_number)
-    f.add_argument("--schedule")
+    f.add_argument("--optimizer", help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad "
+                   "(default: sgd for linear models, adam for MLPs)")
+    f.add_argument("--lr", type=_number, help="learning rate (default: the model's)")
+    f.add_argument("--momentum", type=_number, help="momentum for sgd")
+    f.add_argument("--schedule", help="constant, step, exponential, inverse_time, cosine, warmup")
     f.add_argument("--batch-size", type=_positive_int, help="default: full batch for linear "
                    "models in memory, 200 for MLPs, 256 for files; 1 = online SGD")
     f.add_argument("--epochs", type=_positive_int, help="default: the model's (10 for files)")
-    f.add_argument("--l2", type=_number)
+    f.add_argument("--l2", type=_number, help="L2 penalty (l2/2)*||w||^2 on the weights")
     f.add_argument("--val-fraction", type=_number, help="hold out this fraction for early "
                    "stopping (restores the best weights)")
     f.add_argument("--test-fraction", type=_number, default=0.25, help="held out for the "
@@ -200,13 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--time-limit", type=_number, metavar="SECONDS")
     f.add_argument("--out", metavar="MODEL", help="save the model here (.gdlab)")
-    f.add_argument("--checkpoint", metavar="FILE", help="write a checkpoint here while "
-                   "training (atomically; a kill leaves the last good one)")
+    f.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint to this file (or "
+                   "DIR/checkpoint.gdlab for a folder) while training, atomically: a kill "
+                   "leaves the last good one")
     f.add_argument("--checkpoint-every", type=_positive_int, default=100, metavar="STEPS",
                    help="steps between checkpoints (default 100)")
     f.add_argument("--resume", action="store_true", help="continue from --checkpoint; ends "
                    "with the weights of an uninterrupted run")
-    f.add_argument("--json", action="store_true")
+    f.add_argument("--json", action="store_true", help="print one JSON object")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.add_argument("--plot", metavar="FILE.png", help="draw the loss curve")
 
@@ -526,7 +528,9 @@ def cmd_fit(a: argparse.Namespace) -> int:
     features = [c.strip() for c in a.features.split(",")] if a.features else None
     from_file = str(a.data).lower().endswith(_FILE_SUFFIXES)
     if a.resume and not a.checkpoint:
-        raise ParameterError("--resume needs --checkpoint FILE (the checkpoint to continue)")
+        raise ParameterError("--resume needs --checkpoint (the checkpoint to continue)")
+    if a.checkpoint and (os.path.isdir(a.checkpoint) or a.checkpoint.endswith(os.sep)):
+        a.checkpoint = os.path.join(a.checkpoint, "checkpoint.gdlab")
     if not 0 <= a.test_fraction < 1:
         raise ParameterError("--test-fraction must be in [0, 1)")
     stream = None

@@ -31,3 +31,16 @@ bench: $(TEST_STAMP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+
+# The README's gallery: every picture under docs/gallery is made by this one target.
+GALLERY := docs/gallery
+gallery: $(STAMP)
+	mkdir -p $(GALLERY)
+	$(BIN)/gdlab minimize 'x**2 + 2*x + 3' --x0 5 --lr 0.1 --plot $(GALLERY)/descent-1d.png
+	$(BIN)/gdlab minimize 'x**2' --x0 1 --lr 1.05 --plot $(GALLERY)/diverged.png
+	$(BIN)/gdlab minimize rosenbrock --x0 -1.2,1 --plot $(GALLERY)/rosenbrock.png --animate $(GALLERY)/rosenbrock.gif
+	$(BIN)/gdlab compare rosenbrock --x0 -1.5,2 --optimizers sgd,momentum,nesterov,adam,rmsprop,adagrad --lr 0.001,0.001,0.001,0.05,0.01,0.5 --plot $(GALLERY)/compare.png
+	$(BIN)/gdlab minimize himmelblau --restarts 30 --seed 1 --plot $(GALLERY)/many-starts.png
+	$(BIN)/gdlab plot 'x**2 + 2*x*y + 3 + cos(x + 2*y)' --bounds -3:3,-3:3 --gradients --out $(GALLERY)/gradient-field.png
+	$(BIN)/gdlab fit digits --model mlp --hidden 64 --epochs 30 --val-fraction 0.1 --quiet --plot $(GALLERY)/loss.png
+	$(BIN)/python docs/gallery_models.py $(GALLERY)

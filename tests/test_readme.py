@@ -79,3 +79,16 @@ def test_python_examples():
                                        optionflags=doctest.ELLIPSIS)
     assert tried >= 8
     assert failures == 0
+
+
+def test_gallery_commands_in_the_readme_are_the_makefile_recipe():
+    makefile = (README.parent / "Makefile").read_text()
+    recipe = [line.strip().replace("$(BIN)/", "").replace("$(GALLERY)", "docs/gallery")
+              for line in makefile.split("gallery: $(STAMP)")[1].splitlines()[1:]
+              if line.startswith("\t")]
+    shown = re.findall(r"^`((?:gdlab|python) [^`]+)`", TEXT.split("## Gallery")[1], re.M)
+    assert shown, "the gallery shows no commands"
+    for cmd in shown:
+        assert cmd in recipe, cmd
+    for image in re.findall(r"\]\((docs/gallery/[^)]+)\)", TEXT):
+        assert (README.parent / image).exists(), image

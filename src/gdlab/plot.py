@@ -1416,6 +1416,8 @@ def plot_loss(history_or_estimator: Any, *, path: Any = None, log: bool | None =
         ax.set_yscale("log")
     xlabel = recs[0].get("xlabel", "epoch")
     ax.set_xlabel(xlabel, fontsize=11)
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs and steps are whole numbers
     ax.set_ylabel(recs[0].get("ylabel", "loss") + (" (log scale)" if log else ""), fontsize=11)
     ax.grid(True, alpha=0.3, which="major")
     h, _ = _handles(ax, *([sax] if sax is not None else []))

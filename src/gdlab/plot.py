@@ -22,13 +22,14 @@ from __future__ import annotations
 import math
 import os
 import re
-import uuid
+import io
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from .errors import ParameterError
+from .persist import atomic_write_bytes
 
 __all__ = ["plot_path", "plot_compare", "plot_loss", "plot_fit", "plot_decision_regions",
            "plot_function", "animate_path", "PATH_COLOR", "COLORS", "FIGSIZE", "DPI"]
@@ -72,12 +73,6 @@ def _metadata(fmt: str) -> dict | None:
     return None
 
 
-def _tmp_name(path: str) -> str:
-    d, base = os.path.split(os.path.abspath(path))
-    root, ext = os.path.splitext(base)
-    return os.path.join(d, f".{root}.{uuid.uuid4().hex[:12]}.tmp{ext}")
-
-
 def _save(fig: Any, path: Any) -> None:
     """Write ``fig`` to ``path`` atomically (temporary file in the same directory + replace)."""
     if path is None:
@@ -88,16 +83,9 @@ def _save(fig: Any, path: Any) -> None:
         fmt = "jpg"
     if fmt not in fig.canvas.get_supported_filetypes():
         raise ParameterError(f"cannot save a picture as .{fmt}; use .png, .svg or .pdf")
-    tmp = _tmp_name(path)
-    try:
-        fig.savefig(tmp, format=fmt, dpi=DPI, metadata=_metadata(fmt))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=DPI, metadata=_metadata(fmt))
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def _style(ax: Any) -> None:
@@ -1550,7 +1538,7 @@ def plot_decision_regions(estimator: Any, X: Any, y: Any, *, path: Any = None,
 
 # ---- animate_path ----------------------------------------------------------------------------
 
-def _write_gif(frames: list[np.ndarray], path: str, fps: float, colors: Sequence[str] = ()) -> None:
+def _write_gif(frames: list[np.ndarray], path: Any, fps: float, colors: Sequence[str] = ()) -> None:
     """Write RGB frames as a looping GIF that stores only what changes: all frames share one
     palette (taken from the last frame, which holds every colour, plus the exact ``colors`` of
     the paths) and the pixels equal to the previous frame's are written as transparent, so a
@@ -1714,15 +1702,8 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
                 ax.draw_artist(a)
         images.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
     path = os.fspath(path)
-    tmp = _tmp_name(path)
-    try:
-        _write_gif(images, tmp, fps, [r.color for r in runs])
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    buf = io.BytesIO()
+    _write_gif(images, buf, fps, [r.color for r in runs])
+    atomic_write_bytes(path, buf.getvalue())
     fig.canvas.draw()
     return fig

@@ -522,8 +522,10 @@ def test_mlp_init_bounds(activation):
     sizes = [50, 40, 30, 10]
     obj = MLPObjective(sizes, activation=activation)
     p = obj.init_params(np.random.default_rng(0))
-    for (W, b), (fi, fo), r in zip(obj.layers(p), zip(sizes, sizes[1:]), obj.init_bounds()):
-        want = np.sqrt(6 / fi) if activation == "relu" else np.sqrt(6 / (fi + fo))
+    for k, ((W, b), (fi, fo), r) in enumerate(zip(obj.layers(p), zip(sizes, sizes[1:]),
+                                                  obj.init_bounds())):
+        into_relu = activation == "relu" and k < len(sizes) - 2  # the output layer is Glorot
+        want = np.sqrt(6 / fi) if into_relu else np.sqrt(6 / (fi + fo))
         assert r == pytest.approx(want)
         assert np.all(np.abs(W) <= r) and np.max(np.abs(W)) > 0.9 * r
         assert W.std() == pytest.approx(r / np.sqrt(3), rel=0.15)

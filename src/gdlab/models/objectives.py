@@ -949,10 +949,9 @@ class MLPObjective(Objective):
 
     Initialization (``init_params``), biases 0, weights uniform on [−r, r]:
 
-    * relu (He/Kaiming uniform):            r = sqrt(6 / fan_in)
-    * sigmoid, tanh, identity (Glorot/Xavier uniform): r = sqrt(6 / (fan_in + fan_out))
-
-    applied to every weight matrix including the output layer.
+    * layers into a relu (He/Kaiming uniform): r = sqrt(6 / fan_in)
+    * layers into sigmoid, tanh, identity, and the output layer (Glorot/Xavier uniform):
+      r = sqrt(6 / (fan_in + fan_out))
 
     Memory layout: all weights W1, W2, …, W_L first (each C-contiguous,
     row-major (in, out)), then all biases b1, …, b_L, so ``params[obj.penalized]``
@@ -1037,14 +1036,17 @@ class MLPObjective(Objective):
         bounds = []
         for l in range(self.n_layers):
             fan_in, fan_out = self.layer_sizes[l], self.layer_sizes[l + 1]
-            if self.activation == "relu":
+            # He for layers that feed a ReLU; the output layer feeds softmax or nothing, so
+            # Glorot keeps the first logits small (initial loss near log(K))
+            if self.activation == "relu" and l < self.n_layers - 1:
                 bounds.append(math.sqrt(6.0 / fan_in))
             else:
                 bounds.append(math.sqrt(6.0 / (fan_in + fan_out)))
         return bounds
 
     def init_params(self, rng=None, dtype=np.float64) -> np.ndarray:
-        """He-uniform (relu) or Glorot-uniform (others) weights, zero biases."""
+        """He-uniform (layers into a relu) or Glorot-uniform (others, and the output layer)
+        weights, zero biases."""
         rng = _as_rng(rng)
         dt = _check_dtype(dtype)
         p = np.zeros(self.n_params, dtype=dt)

@@ -105,6 +105,11 @@ def test_lecture_examples():
     ("x**1000", "x**1000"),
     ("x**-1000", "x**-1000"),
     ("1" * MAX_DIGITS, "1" * MAX_DIGITS),
+    ("sqrt(2)*x + log(2)", "sqrt(2)*x + log(2)"),
+    ("sin(pi/6)", "Rational(1, 2)"),
+    ("exp(690) + x", "exp(690) + x"),
+    ("(-8)**2 + (-2)**-1", "64 - Rational(1, 2)"),
+    ("sin(" * 20 + "x" + ")" * 20, "sin(" * 20 + "x" + ")" * 20),
 ])
 def test_meaning_matches_sympy(text, reference):
     assert parse(text) == ref(reference)
@@ -211,8 +216,17 @@ def test_deep_nesting_of_operations_is_refused_quickly():
 
 def test_refused_values():
     for text in ["1/0", "x/(2-2)", "x/0.0", "0**-1", "log(0)", "tan(pi/2)", "sqrt(-1)",
-                 "x + sqrt(-4)", "(-2)**0.5", "max(sqrt(-1), 1)", "asin(x)*0 + 1/(x-x)"]:
+                 "x + sqrt(-4)", "(-2)**0.5", "max(sqrt(-1), 1)", "asin(x)*0 + 1/(x-x)",
+                 "acos(2)", "log(-1)", "(-8)**(1/3)", "exp(1000)", "cosh(800) - x",
+                 "x**(sqrt(-2))", "1/(sin(1)**2 + cos(1)**2 - 1)"]:
         refused(text)
+
+
+def test_complex_constants_are_refused_before_sympy_gets_slow():
+    # sympy alone needs more than a second to build this one
+    err = refused("(sigmoid(sqrt(acos(2))))**x", max_seconds=0.2)
+    assert err.position == len("(sigmoid(sqrt(")
+    assert "acos" in str(err)
 
 
 # --------------------------------------------------------------------------

@@ -40,8 +40,10 @@ Chosen so that every result or refusal comes back in well under a second:
 * Sub-expressions without variables are also evaluated in floating point
   as they are built (``math`` functions): a constant that is not real
   (``sqrt(-1)``, ``acos(2)``, ``(-8)**(1/3)``), undefined (``log(0)``, ``1/0``)
-  or beyond 2**1000 (``exp(1000)``) is refused before sympy sees it.  sympy's
-  handling of complex constants alone can take seconds.
+  or beyond 2**1000 (``exp(1000)``) is refused before sympy sees it (sympy's
+  handling of complex constants alone can take seconds).  The result keeps
+  the exact sympy value; only the checks use floats, so a constant that is
+  exactly on a domain edge may be refused (``sqrt(sin(1)**2 + cos(1)**2 - 1)``).
 * ``MAX_POWER`` = 1,000: largest numeric exponent on a non-numeric base
   (``x**1000`` is accepted, ``x**(10**6)`` refused).
 * ``MAX_ARGS`` = 16 arguments for ``max``/``min``.  They are built unevaluated
@@ -133,7 +135,8 @@ def symbol(name: str) -> sympy.Symbol:
         return sym
     if not isinstance(name, str) or not _IDENTIFIER.match(name) or len(name) > MAX_NAME_LENGTH \
             or keyword.iskeyword(name) or name in ALLOWED_FUNCTIONS or name in CONSTANTS:
-        raise FormulaError(f"{_quote(str(name))} is not a valid variable name",
+        shown = name if isinstance(name, str) else type(name).__name__
+        raise FormulaError(f"{_quote(shown)} is not a valid variable name",
                            hint="use ASCII letters, digits and '_', starting with a letter")
     sym = sympy.Symbol(name, real=True)
     if len(_SYMBOLS) < _SYMBOL_CACHE_SIZE:

@@ -260,7 +260,7 @@ def _named(text: str) -> Any:
         return None
     try:
         return functions.get(key)
-    except Exception:
+    except ParameterError:  # not a test function's name: a formula
         return None
 
 
@@ -376,16 +376,19 @@ class CallableObjective:
 
     ``f(x)`` takes one point ``x`` of shape ``(d,)`` and returns a number (``vectorized=True``:
     it takes ``(n, d)`` and returns ``(n,)``). ``grad(x)`` likewise, or ``None`` for central
-    differences.
+    differences. With ``scalar_arg`` (one variable, started from a plain number) ``f`` and
+    ``grad`` get a float, as people write ``lambda x: x**2 + 1``.
     """
 
-    def __init__(self, f: Callable, d: int, grad: Callable | None = None, vectorized: bool = False):
+    def __init__(self, f: Callable, d: int, grad: Callable | None = None, vectorized: bool = False,
+                 scalar_arg: bool = False):
         if not callable(f):
             raise ParameterError("f must be formula text, a Function or a callable")
         self.f = f
         self.grad = grad
         self.d = d
         self.vectorized = vectorized
+        self.scalar_arg = bool(scalar_arg) and d == 1 and not vectorized
 
     def value(self, x: np.ndarray, batch: Any = None) -> np.ndarray:
         if self.vectorized:
@@ -393,7 +396,7 @@ class CallableObjective:
         return np.array([self._scalar(row) for row in x], dtype=float)
 
     def _scalar(self, row: np.ndarray) -> float:
-        v = self.f(row[0] if self.d == 1 and not self.vectorized and _wants_scalar(self) else row)
+        v = self.f(row[0] if self.scalar_arg else row)
         try:
             return float(v)
         except (TypeError, ValueError):
@@ -415,16 +418,11 @@ class CallableObjective:
         if self.vectorized:
             return np.asarray(self.grad(x), dtype=float).reshape(x.shape)
         return np.stack([np.atleast_1d(np.asarray(
-            self.grad(row[0] if self.d == 1 and _wants_scalar(self) else row), dtype=float))
+            self.grad(row[0] if self.scalar_arg else row), dtype=float))
             for row in x])
 
     def value_and_grad(self, x: np.ndarray, batch: Any = None) -> tuple[np.ndarray, np.ndarray]:
         return self.value(x), self._grad_rows(x)
-
-
-def _wants_scalar(obj: CallableObjective) -> bool:
-    """One-variable callables get a float (``f(3.0)``), as people write ``lambda x: x**2 + 1``."""
-    return getattr(obj, "scalar_arg", True)
 
 
 def gradient_vector(f: Function | str, point: Iterable[float] | dict) -> np.ndarray:

@@ -177,8 +177,8 @@ def _objective(f: Any, x0: Any, bounds: Any, grad: Any, variables: Any,
         names = tuple(variables) if variables else tuple(f"x{i + 1}" for i in range(d)) if d > 1 else ("x",)
         if len(names) != d:
             raise ParameterError(f"{len(names)} variable names for {d} variables")
-        obj = CallableObjective(f, d, grad=grad, vectorized=vectorized)
-        obj.scalar_arg = np.ndim(x0) == 0 if x0 is not None else False
+        obj = CallableObjective(f, d, grad=grad, vectorized=vectorized,
+                                scalar_arg=x0 is not None and np.ndim(x0) == 0)
         return obj, None, names
     raise ParameterError(f"f must be formula text, a test function's name, a Function or a "
                          f"callable, got {type(f).__name__}")

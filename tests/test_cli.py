@@ -199,3 +199,30 @@ def test_fit_resume_from_checkpoint_equals_uninterrupted(tmp_path):
     pa = load(tmp_path / "a.gdlab")[1]["params"]
     pb = load(tmp_path / "b.gdlab")[1]["params"]
     np.testing.assert_array_equal(pa, pb)
+
+
+def test_plot_options_write_pictures(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    cases = [
+        ["minimize", "rosenbrock", "--x0", "-1.2,1", "--plot", str(tmp_path / "a.png"),
+         "--animate", str(tmp_path / "a.gif")],
+        ["maximize", "-(x-1)**2 + 3", "--x0", "0", "--lr", "0.1", "--plot", str(tmp_path / "b.png")],
+        ["compare", "x^2 + 3*y^2", "--x0", "2,1", "--optimizers", "sgd,adam", "--lr", "0.1",
+         "--plot", str(tmp_path / "c.png")],
+        ["plot", "himmelblau", "--out", str(tmp_path / "d.png")],
+        ["fit", "iris", "--quiet", "--plot", str(tmp_path / "e.png")],
+    ]
+    for args in cases:
+        p = run(*args, timeout=120)
+        assert p.returncode == 0, (args, p.stderr)
+    for name in "abcde":
+        with Image.open(tmp_path / f"{name}.png") as im:
+            assert im.size == (800, 600)
+            pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
+            assert len(np.unique(pixels, axis=0)) > 20  # not blank
+    with Image.open(tmp_path / "a.gif") as im:
+        assert im.n_frames > 5
+    p = run("plot", "x**2", "--out", str(tmp_path / "f.bmpx"))
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1

@@ -272,7 +272,7 @@ def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], list
 
     args = [sympy.Symbol(f"a{i}", real=True) for i in range(len(symbols))]
     mapping = dict(zip(symbols, args))
-    renamed = [sympy.sympify(e).xreplace(mapping) for e in exprs]  # e is a sympy object, not text
+    renamed = [e.xreplace(mapping) for e in exprs]  # sympy objects built by expr.parse or given
     # derivatives of abs/max/min hold DiracDelta, zero everywhere but at the kink: numbers
     # use that almost-everywhere value (numpy has no delta function)
     renamed = [e.replace(sympy.DiracDelta, lambda *a: sympy.Integer(0)) if e.has(sympy.DiracDelta)

@@ -33,19 +33,29 @@ class RunningStats:
         self.min = np.full(n_columns, np.inf)
         self.max = np.full(n_columns, -np.inf)
 
+    #: rows per block in :meth:`update`: blocks of a few MB stay in cache, so the float64
+    #: conversion and the squared deviations never make copies of the whole input
+    _BLOCK_BYTES = 4 << 20
+
     def update(self, X: np.ndarray) -> "RunningStats":
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
         if X.ndim == 1:
             X = X[:, None]
         if X.shape[0] == 0:
             return self
-        other = RunningStats(X.shape[1])
-        other.n = X.shape[0]
-        other.mean = X.mean(axis=0)
-        other.m2 = ((X - other.mean) ** 2).sum(axis=0)
-        other.min = X.min(axis=0)
-        other.max = X.max(axis=0)
-        return self.merge(other)
+        rows = max(1, self._BLOCK_BYTES // (8 * max(1, X.shape[1])))
+        for start in range(0, X.shape[0], rows):
+            B = np.asarray(X[start:start + rows], dtype=np.float64)
+            other = RunningStats(B.shape[1])
+            other.n = B.shape[0]
+            other.mean = B.mean(axis=0)
+            d = B - other.mean
+            np.square(d, out=d)
+            other.m2 = d.sum(axis=0)
+            other.min = B.min(axis=0)
+            other.max = B.max(axis=0)
+            self.merge(other)
+        return self
 
     def merge(self, other: "RunningStats") -> "RunningStats":
         if other.n == 0:
@@ -106,7 +116,9 @@ class Standardizer:
 
     # -- fitting ------------------------------------------------------------
     def fit(self, X, feature_names: list[str] | None = None) -> "Standardizer":
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
+        if X.dtype.kind not in "biuf":
+            X = X.astype(np.float64)
         if X.ndim != 2:
             raise ParameterError(f"Standardizer.fit expects a 2-D array, got {X.ndim}-D")
         return self.fit_chunks([X], feature_names=feature_names)
@@ -115,7 +127,7 @@ class Standardizer:
                    ) -> "Standardizer":
         stats = None
         for X in chunks:
-            X = np.asarray(X, dtype=np.float64)
+            X = np.asarray(X)  # RunningStats.update converts block by block
             if stats is None:
                 stats = RunningStats(X.shape[1])
             stats.update(X)

@@ -176,9 +176,11 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
         gna = np.sqrt(np.einsum("ij,ij->i", ga, ga)) if d > 1 else np.abs(ga[:, 0])
         if all_active:
             F[:] = fa
-            G[...] = ga
+            G = ga  # no copy: the update below reads it before the next evaluation
             GN[:] = gna
         else:
+            if G is ga or not G.flags.writeable or G.shape != x.shape:
+                G = np.array(G, copy=True)  # the first time rows differ: a full array of our own
             F[rows] = fa
             G[rows] = ga
             GN[rows] = gna
@@ -188,7 +190,9 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
         history.append(t, x if n > 1 else x[0], F if n > 1 else F[0], GN if n > 1 else GN[0], lr)
 
         # per-row stop rules
-        finite_f = np.isfinite(fa) & np.isfinite(xa).all(axis=1)
+        # a sum over a row is non-finite when any entry is (or when the row is astronomically
+        # large, which is divergence too): one pass with no full-size temporary
+        finite_f = np.isfinite(fa) & np.isfinite(xa.sum(axis=1))
         no_grad = finite_f & ~np.isfinite(gna)
         bad = ~finite_f
         if stop.explode:

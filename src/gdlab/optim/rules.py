@@ -67,6 +67,21 @@ class Rule:
     def step(self, params: np.ndarray, grad: np.ndarray, state: State, lr: float) -> None:
         raise NotImplementedError
 
+    def _scratch(self, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two work arrays shaped like the parameters, kept between steps: the updates below
+        write their temporaries here instead of allocating several arrays per step (the same
+        operations in the same order, so the numbers do not change)."""
+        key = (like.shape, like.dtype.str)
+        bufs = self.__dict__.setdefault("_bufs", {})
+        pair = bufs.get(key)
+        if pair is None:
+            bufs.clear()
+            pair = bufs[key] = (np.empty_like(like), np.empty_like(like))
+        return pair
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_bufs"}
+
     def _signed(self, grad: np.ndarray) -> np.ndarray:
         return -grad if self.maximize else grad
 
@@ -124,6 +139,7 @@ class SGD(Rule):
         return state
 
     def step(self, params, grad, state, lr):
+        w1, w2 = self._scratch(params)
         g = self._decayed(params, self._signed(grad), self.weight_decay)
         if self.momentum != 0:
             buf = state["momentum_buffer"]
@@ -131,10 +147,16 @@ class SGD(Rule):
                 buf[...] = g
             else:
                 buf *= self.momentum
-                buf += (1 - self.dampening) * g
-            g = g + self.momentum * buf if self.nesterov else buf
+                np.multiply(g, 1 - self.dampening, out=w1)
+                buf += w1
+            if self.nesterov:
+                np.multiply(buf, self.momentum, out=w1)
+                g = np.add(g, w1, out=w1)
+            else:
+                g = buf
         state["step"] += 1
-        params -= lr * g
+        np.multiply(g, lr, out=w2)
+        params -= w2
 
 
 class Adam(Rule):
@@ -188,18 +210,24 @@ class Adam(Rule):
             else:
                 g = g + self.weight_decay * params
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        _lerp(m, g, 1 - beta1)
+        w1, w2 = self._scratch(params)
+        _lerp(m, g, 1 - beta1, w1)
         v *= beta2
-        v += (1 - beta2) * g * g  # addcmul: (value * t1) * t2
+        np.multiply(g, 1 - beta2, out=w1)  # addcmul: (value * t1) * t2
+        w1 *= g
+        v += w1
         step_size = lr / (1 - beta1 ** t)
         bc2_sqrt = (1 - beta2 ** t) ** 0.5
         if self.amsgrad:
             vmax = state["max_exp_avg_sq"]
             np.maximum(vmax, v, out=vmax)
             v = vmax
-        denom = np.sqrt(v) / bc2_sqrt
+        denom = np.sqrt(v, out=w1)
+        denom /= bc2_sqrt
         denom += self.eps
-        params += (-step_size * m) / denom  # addcdiv: (value * t1) / t2
+        np.multiply(m, -step_size, out=w2)  # addcdiv: (value * t1) / t2
+        w2 /= denom
+        params += w2
 
 
 class AdamW(Adam):
@@ -257,22 +285,31 @@ class RMSprop(Rule):
         g = self._decayed(params, self._signed(grad), self.weight_decay)
         state["step"] += 1
         sq = state["square_avg"]
+        w1, w2 = self._scratch(params)
         sq *= self.alpha
-        sq += (1 - self.alpha) * g * g
+        np.multiply(g, 1 - self.alpha, out=w1)
+        w1 *= g
+        sq += w1
         if self.centered:
             ga = state["grad_avg"]
-            _lerp(ga, g, 1 - self.alpha)
-            avg = np.sqrt(sq - ga * ga)
+            _lerp(ga, g, 1 - self.alpha, w1)
+            np.multiply(ga, ga, out=w1)
+            avg = np.subtract(sq, w1, out=w1)
+            np.sqrt(avg, out=avg)
         else:
-            avg = np.sqrt(sq)
+            avg = np.sqrt(sq, out=w1)
         avg += self.eps
         if self.momentum > 0:
             buf = state["momentum_buffer"]
             buf *= self.momentum
-            buf += g / avg  # addcdiv with value 1
-            params -= lr * buf
+            np.divide(g, avg, out=w2)  # addcdiv with value 1
+            buf += w2
+            np.multiply(buf, lr, out=w2)
+            params -= w2
         else:
-            params += (-lr * g) / avg
+            np.multiply(g, -lr, out=w2)
+            w2 /= avg
+            params += w2
 
 
 class Adagrad(Rule):
@@ -311,18 +348,26 @@ class Adagrad(Rule):
         g = self._decayed(params, self._signed(grad), self.weight_decay)
         clr = lr / (1 + (state["step"] - 1) * self.lr_decay)
         s = state["sum"]
-        s += g * g
-        std = np.sqrt(s)
+        w1, w2 = self._scratch(params)
+        np.multiply(g, g, out=w1)
+        s += w1
+        std = np.sqrt(s, out=w1)
         std += self.eps
-        params += (-clr * g) / std
+        np.multiply(g, -clr, out=w2)
+        w2 /= std
+        params += w2
 
 
-def _lerp(a: np.ndarray, b: np.ndarray, w: float) -> None:
-    """``a.lerp_(b, w)`` exactly as torch computes it (two formulas split at w = 0.5)."""
+def _lerp(a: np.ndarray, b: np.ndarray, w: float, work: np.ndarray) -> None:
+    """``a.lerp_(b, w)`` exactly as torch computes it (two formulas split at w = 0.5);
+    ``work`` is scratch space shaped like ``a``."""
+    np.subtract(b, a, out=work)
     if abs(w) < 0.5:
-        a += w * (b - a)
+        work *= w
+        a += work
     else:
-        a[...] = b - (b - a) * (1 - w)
+        work *= 1 - w
+        np.subtract(b, work, out=a)
 
 
 #: optimizer names accepted wherever an optimizer is named (CLI, estimators, ``minimize``)

@@ -189,7 +189,9 @@ class Standardizer:
     def transform(self, X) -> np.ndarray:
         """``(X - mean) / scale``; float32 stays float32, other input becomes float64."""
         X, mean, scale = self._prepare(X)
-        return (X - mean) / scale
+        out = np.subtract(X, mean)  # one new array, not two: (X - mean) / scale in place
+        out /= scale
+        return out
 
     def inverse_transform(self, Z) -> np.ndarray:
         Z, mean, scale = self._prepare(Z)

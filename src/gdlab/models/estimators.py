@@ -176,14 +176,21 @@ class _GDEstimator(BaseEstimator):
             self._opt_state = None
             self.t_ = 0
             self.history_ = {"loss": [], "val_loss": [], "val_score": [], "lr": [], "time": []}
-        Xs = self.scaler_.transform(X).astype(dtype, copy=False) if self.scaler_ is not None else X
+        # Full batch reads all rows every step: scale them once. Mini-batches are scaled as
+        # they are drawn (the same numbers), so no scaled copy of the whole data is made.
+        per_batch = self.scaler_ is not None and self.batch_size is not None
+        Xs = X
+        if self.scaler_ is not None and not per_batch:
+            Xs = self.scaler_.transform(X).astype(dtype, copy=False)
         validation = None
         if self.early_stopping and not partial:
             ti, vi = self._validation_split(len(Xs))
-            validation = (Xs[vi], yt[vi].astype(dtype))
+            Xv = self.scaler_.transform(Xs[vi]).astype(dtype, copy=False) if per_batch else Xs[vi]
+            validation = (Xv, yt[vi].astype(dtype))
             Xs, yt = Xs[ti], yt[ti]
         stream = ArrayStream(Xs, yt.astype(dtype, copy=False), batch_size=self.batch_size,
-                             shuffle=self.shuffle, seed=self.seed if self.seed is not None else 0)
+                             shuffle=self.shuffle, seed=self.seed if self.seed is not None else 0,
+                             standardizer=self.scaler_ if per_batch else None)
         return self._train(stream, validation, partial=partial)
 
     def _train(self, stream: Any, validation: Any, *, partial: bool = False,

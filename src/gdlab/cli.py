@@ -505,117 +505,24 @@ def cmd_functions(a: argparse.Namespace) -> int:
     return 0
 
 
-def _is_classification(y: Any) -> bool:
-    import numpy as np
-    y = np.asarray(y)
-    whole = np.all(np.mod(y, 1) == 0) if y.dtype.kind == "f" else y.dtype.kind in "iub"
-    return bool(whole and len(np.unique(y)) <= max(2, min(50, len(y) // 5)))
-
-
-_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
-
-
 def cmd_fit(a: argparse.Namespace) -> int:
-    import time
+    from .models.fitting import fit_data
 
-    import numpy as np
-
-    from .data.open import load_xy, open_stream
-    from .errors import ParameterError
-    from .models import estimators as E
-
-    t0 = time.perf_counter()
-    features = [c.strip() for c in a.features.split(",")] if a.features else None
-    from_file = str(a.data).lower().endswith(_FILE_SUFFIXES)
-    if a.resume and not a.checkpoint:
-        raise ParameterError("--resume needs --checkpoint (the checkpoint to continue)")
-    if a.checkpoint and (os.path.isdir(a.checkpoint) or a.checkpoint.endswith(os.sep)):
-        a.checkpoint = os.path.join(a.checkpoint, "checkpoint.gdlab")
-    if not 0 <= a.test_fraction < 1:
-        raise ParameterError("--test-fraction must be in [0, 1)")
-    stream = None
-    if from_file:
-        # out of core: the file is streamed in chunks, never read whole
-        stream = open_stream(a.data, a.target, features=features,
-                             batch_size=a.batch_size or 256, seed=a.seed)
-        names, target = list(stream.feature_names), stream.target_name
-        n_rows, n_feat = int(stream.n_samples), int(stream.n_features)
-        y_probe = np.concatenate([y for _, y in _first_chunks(stream)])
-    else:
-        X, y, names, target = load_xy(a.data, a.target, features)
-        n_rows, n_feat = X.shape
-        y_probe = y
-    classification = _is_classification(y_probe) if a.task is None else a.task == "classification"
-    model = a.model or ("softmax" if classification else "linear")
-    kw: dict[str, Any] = {"seed": a.seed, "standardize": not a.no_standardize,
-                          "verbose": not a.quiet and sys.stderr.isatty()}
-    for key, val in (("optimizer", a.optimizer), ("lr", a.lr), ("batch_size", a.batch_size),
-                     ("epochs", a.epochs), ("l2", a.l2), ("time_limit", a.time_limit),
-                     ("schedule", a.schedule)):
-        if val is not None:
-            kw[key] = val
-    if from_file and a.epochs is None:
-        kw["epochs"] = 10
-    if a.momentum is not None:
-        kw["optimizer_options"] = {"momentum": a.momentum}
-    if a.val_fraction:
-        if from_file or a.checkpoint:
-            raise ParameterError("--val-fraction (early stopping) is for in-memory data without "
-                                 "--checkpoint")
-        kw["early_stopping"] = True
-        kw["validation_fraction"] = a.val_fraction
-    if model != "mlp" and (a.hidden or a.activation):
-        raise ParameterError("--hidden and --activation are for --model mlp")
-    if model == "linear":
-        if a.loss:
-            kw["loss"] = a.loss
-        est = E.LinearRegression(**kw)
-    elif model == "logistic":
-        est = E.LogisticRegression(**kw)
-    elif model == "softmax":
-        est = E.SoftmaxRegression(**kw)
-    else:
-        if a.hidden:
-            kw["hidden_layer_sizes"] = a.hidden
-        if a.activation:
-            kw["activation"] = a.activation
-        est = (E.MLPClassifier if classification else E.MLPRegressor)(**kw)
-
-    test_score = None
-    if stream is not None:
-        est.fit_stream(stream, checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every,
-                       resume=a.resume)
-        train_score = est.score_stream(stream)
-    else:
-        Xtr, ytr, Xte, yte = X, y, None, None
-        if a.test_fraction > 0 and len(X) >= 10:
-            perm = np.random.default_rng(a.seed).permutation(len(X))
-            k = int(round(a.test_fraction * len(X)))
-            Xte, yte, Xtr, ytr = X[perm[:k]], y[perm[:k]], X[perm[k:]], y[perm[k:]]
-        if a.checkpoint:
-            from .data.stream import ArrayStream
-            est.fit_stream(ArrayStream(Xtr, ytr, batch_size=est.batch_size, seed=a.seed),
-                           checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every,
-                           resume=a.resume)
-        else:
-            est.fit(Xtr, ytr)
-        train_score = float(est.score(Xtr, ytr))
-        test_score = float(est.score(Xte, yte)) if Xte is not None else None
-    elapsed = time.perf_counter() - t0
-    summary: dict[str, Any] = {
-        "data": a.data, "model": type(est).__name__, "n_samples": n_rows,
-        "n_features": n_feat, "epochs": int(est.n_iter_), "steps": int(est.t_),
-        "final_loss": float(est.loss_), "train_score": train_score, "test_score": test_score,
-        "score_name": "accuracy" if hasattr(est, "classes_") else "R^2",
-        "status": est.status_, "reason": est.stop_reason_, "seconds": round(elapsed, 3)}
-    if isinstance(est, E.LinearRegression) and stream is None:
-        cf = est.closed_form(Xtr, ytr)
-        summary["closed_form"] = {"train_r2_lstsq": cf["r2_lstsq"], "train_r2_gd": cf["r2_gd"],
-                                  "r2_gap": cf["r2_gap"], "max_coef_gap": cf["coef_gap"]}
+    est, summary = fit_data(
+        a.data, a.target, features=[c.strip() for c in a.features.split(",")] if a.features
+        else None, model=a.model, task=a.task, test_fraction=a.test_fraction, seed=a.seed,
+        checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every, resume=a.resume,
+        standardize=not a.no_standardize, verbose=not a.quiet and sys.stderr.isatty(),
+        optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size, epochs=a.epochs, l2=a.l2,
+        time_limit=a.time_limit, schedule=a.schedule, loss=a.loss,
+        hidden_layer_sizes=a.hidden, activation=a.activation,
+        optimizer_options={"momentum": a.momentum} if a.momentum is not None else None,
+        early_stopping=True if a.val_fraction else None,
+        validation_fraction=a.val_fraction or None)
     if a.out:
         from .models.io import save_model
-        save_model(est, a.out, extra={"data": a.data, "target": target,
-                                      "feature_names": names})
+        save_model(est, a.out, extra={"data": a.data, "target": summary["target"],
+                                      "feature_names": summary["feature_names"]})
         summary["model_file"] = a.out
     if a.plot:
         from . import plot
@@ -624,31 +531,26 @@ def cmd_fit(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps(summary))
         return 0
-    print(f"{summary['model']} on {a.data}: {n_rows} rows, {n_feat} features"
+    s = summary
+    target = s["target"]
+    print(f"{s['model']} on {a.data}: {s['n_samples']} rows, {s['n_features']} features"
           f"{f', target {target!r}' if target else ''}"
-          f"{' (streamed from the file)' if stream is not None else ''}")
-    print(f"epochs: {summary['epochs']} ({summary['steps']} updates)   final training loss: "
-          f"{summary['final_loss']:.6g}")
-    print(f"train {summary['score_name']}: {train_score:.4f}" +
-          (f"   test {summary['score_name']}: {test_score:.4f}" if test_score is not None else ""))
-    if "closed_form" in summary:
-        c = summary["closed_form"]
+          f"{' (streamed from the file)' if s['streamed'] else ''}")
+    print(f"epochs: {s['epochs']} ({s['steps']} updates)   final training loss: "
+          f"{s['final_loss']:.6g}")
+    print(f"train {s['score_name']}: {s['train_score']:.4f}" +
+          (f"   test {s['score_name']}: {s['test_score']:.4f}"
+           if s["test_score"] is not None else ""))
+    if "closed_form" in s:
+        c = s["closed_form"]
         print(f"closed form (lstsq): train R^2 {c['train_r2_lstsq']:.6f}, gap to GD "
               f"{c['r2_gap']:.2e}, largest coefficient gap {c['max_coef_gap']:.3g}")
     if a.out:
         print(f"model saved to {a.out}")
     if a.plot:
         print(f"picture: {a.plot}")
-    print(f"{summary['reason']} ({elapsed:.2f} s)")
+    print(f"{s['reason']} ({s['seconds']:.2f} s)")
     return 0
-
-
-def _first_chunks(stream: Any, limit: int = 4) -> Any:
-    """A few chunks of a file stream, to tell class labels from real-valued targets."""
-    for i, chunk in enumerate(stream.iter_chunks()):
-        if i >= limit:
-            break
-        yield chunk
 
 
 def _model_data(model_path: str, data: str, target: str | None) -> tuple[Any, Any, Any, dict]:
@@ -657,7 +559,8 @@ def _model_data(model_path: str, data: str, target: str | None) -> tuple[Any, An
     est, meta = load_model(model_path)
     features = meta.get("extra", {}).get("feature_names")
     t = target if target is not None else meta.get("extra", {}).get("target")
-    if not (str(data).lower().endswith((".csv", ".tsv", ".txt", ".parquet", ".pq"))):
+    from .models.fitting import is_file_source
+    if not is_file_source(data):
         t = None
         features = None
     X, y, _, _ = load_xy(data, t, features)

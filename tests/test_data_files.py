@@ -315,7 +315,8 @@ def test_parquet_integer_and_bool_columns(tmp_path):
 # -- bounded memory --------------------------------------------------------------------------
 
 def test_csv_memory_is_bounded(tmp_path):
-    """Scan + one shuffled epoch of a ~50 MB CSV: peak memory well below the file size."""
+    """Scan + one shuffled epoch of a ~100 MB CSV: peak memory well below the file size and
+    under a fixed bound (it depends on the scan block and the shuffle buffer, not the file)."""
     rng = np.random.default_rng(0)
     block = io.StringIO()
     np.savetxt(block, rng.standard_normal((4000, 9)), delimiter=",", fmt="%.17g")
@@ -323,7 +324,7 @@ def test_csv_memory_is_bounded(tmp_path):
     p = tmp_path / "big.csv"
     with open(p, "wb") as f:
         f.write(b"x1,x2,x3,x4,x5,x6,x7,x8,y\n")
-        while f.tell() < 50e6:
+        while f.tell() < 100e6:
             f.write(block)
     size = os.path.getsize(p)
     script = textwrap.dedent(f"""
@@ -348,5 +349,5 @@ def test_csv_memory_is_bounded(tmp_path):
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert r["rows"] == r["n"] == (size - 26) // len(block) * 4000
-    assert r["py"] < 0.25 * size, r
-    assert r["arrow"] < 0.25 * size, r
+    assert r["py"] < 0.25 * size and r["py"] < 40e6, r
+    assert r["arrow"] < 0.25 * size and r["arrow"] < 40e6, r

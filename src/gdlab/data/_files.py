@@ -71,3 +71,27 @@ def select_columns(columns: list[str], target, features, file: str) -> tuple[lis
 
 def nonfinite_kind(v: float) -> str:
     return "NaN" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+
+
+def first_bad_cell(columns, null_message: str):
+    """The earliest empty or non-finite cell of a table's columns: ``(row index, position,
+    message)`` or ``None``. ``columns`` yields ``(position, pyarrow column)``; ties on the row
+    go to the lowest position (header order)."""
+    worst = None
+    for pos, col in columns:
+        if col.null_count:
+            i = int(np.flatnonzero(col.is_null().to_numpy())[0])
+            cand = (i, pos, null_message)
+        else:
+            v = np.asarray(col.to_numpy(), dtype=np.float64)
+            with np.errstate(invalid="ignore", over="ignore"):
+                if np.isfinite(v.sum()):
+                    continue
+            bad = np.flatnonzero(~np.isfinite(v))
+            if not len(bad):
+                continue
+            i = int(bad[0])
+            cand = (i, pos, f"value is {nonfinite_kind(v[i])}")
+        if worst is None or cand[:2] < worst[:2]:
+            worst = cand
+    return worst

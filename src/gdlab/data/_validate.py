@@ -99,3 +99,4 @@ def check_X_y(X, y, feature_names=None, target_name="y", dtype=None):
         raise DataError(f"y contains {kind} at y[{', '.join(map(str, idx))}]",
                         row=idx[0] + 1, column=target_name)
     return X, y_arr, feature_names
+

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 from . import _order
-from ._files import check_dtype, check_path, nonfinite_kind, select_columns
+from ._files import check_dtype, check_path, first_bad_cell, select_columns
 from .standardize import RunningStats
 from .stream import BatchStream
 
@@ -245,25 +245,9 @@ class CSVStream(BatchStream):
 
     def _check_values(self, table, rows_before: int):
         """Refuse empty cells and NaN/inf; report the earliest row (then header order)."""
-        worst = None  # (row index, header position, message)
-        for c in self._feature_cols + [self._target_col]:
-            col = table.column(c)
-            pos = int(c[1:])
-            if col.null_count:
-                i = int(np.flatnonzero(col.is_null().to_numpy())[0])
-                cand = (i, pos, "empty cell (missing value)")
-            else:
-                v = col.to_numpy()
-                with np.errstate(invalid="ignore", over="ignore"):
-                    if np.isfinite(v.sum()):
-                        continue
-                bad = np.flatnonzero(~np.isfinite(v))
-                if not len(bad):
-                    continue
-                i = int(bad[0])
-                cand = (i, pos, f"value is {nonfinite_kind(v[i])}")
-            if worst is None or cand[:2] < worst[:2]:
-                worst = cand
+        worst = first_bad_cell(((int(c[1:]), table.column(c))
+                                for c in self._feature_cols + [self._target_col]),
+                               "empty cell (missing value)")
         if worst is not None:
             i, pos, msg = worst
             raise DataError(msg, file=self.path, row=rows_before + i + 1, column=self.columns[pos])

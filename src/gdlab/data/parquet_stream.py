@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import _order
-from ._files import check_dtype, check_path, nonfinite_kind, select_columns
+from ._files import check_dtype, check_path, first_bad_cell, select_columns
 from .standardize import RunningStats
 from .stream import BatchStream
 
@@ -115,26 +115,9 @@ class ParquetStream(BatchStream):
         return self
 
     def _check_values(self, table, rows_before: int):
-        worst = None
-        names = self.feature_names + [self.target_name]
-        for name in names:
-            col = table.column(name)
-            pos = self.columns.index(name)
-            if col.null_count:
-                i = int(np.flatnonzero(col.is_null().to_numpy())[0])
-                cand = (i, pos, "missing value (null)")
-            else:
-                v = np.asarray(col.to_numpy(), dtype=np.float64)
-                with np.errstate(invalid="ignore", over="ignore"):
-                    if np.isfinite(v.sum()):
-                        continue
-                bad = np.flatnonzero(~np.isfinite(v))
-                if not len(bad):
-                    continue
-                i = int(bad[0])
-                cand = (i, pos, f"value is {nonfinite_kind(v[i])}")
-            if worst is None or cand[:2] < worst[:2]:
-                worst = cand
+        worst = first_bad_cell(((self.columns.index(name), table.column(name))
+                                for name in self.feature_names + [self.target_name]),
+                               "missing value (null)")
         if worst is not None:
             i, pos, msg = worst
             raise DataError(msg, file=self.path, row=rows_before + i + 1, column=self.columns[pos])

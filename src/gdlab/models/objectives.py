@@ -494,6 +494,19 @@ class Objective:
             gw = g[self.penalized]
             gw += self.l2 * p[self.penalized]
 
+    def _linear_grad(self, X, E, k: int, p, g, L):
+        """The gradient of a linear layer z = Xβ + b from ∂L/∂z = ``E`` (n × k): the coef
+        block Xᵀ E and the intercept ΣE, written into ``g``; then the L2 penalty. Returns L
+        with the penalty added."""
+        d = self.n_features
+        np.matmul(X.T, E, out=g[:d * k].reshape(d, k))
+        if self.fit_intercept:
+            np.sum(E, axis=0, out=g[d * k:])
+        if self.l2:
+            L = L + self._penalty(p)
+            self._add_penalty_grad(p, g)
+        return L
+
     # subclasses implement these
     def _value_and_grad(self, p, X, y, g):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -609,14 +622,7 @@ class LinearObjective(Objective):
         else:
             c = 1 / (n * L) if L > 0 else 0
         e *= c
-        d, k = self.n_features, self.n_targets
-        np.matmul(X.T, e, out=g[:d * k].reshape(d, k))
-        if self.fit_intercept:
-            np.sum(e, axis=0, out=g[d * k:])
-        if self.l2:
-            L = L + self._penalty(p)
-            self._add_penalty_grad(p, g)
-        return L
+        return self._linear_grad(X, e, self.n_targets, p, g, L)
 
     def _value(self, p, X, y):
         e = self._residual(p, X, y).reshape(-1)
@@ -745,14 +751,7 @@ class LogisticObjective(Objective):
         r = _expit(z)            # σ(z) − y, scaled by 1/n
         r -= yy
         r *= 1 / n
-        d = self.n_features
-        np.matmul(r, X, out=g[:d])
-        if self.fit_intercept:
-            g[d] = r.sum()
-        if self.l2:
-            L = L + self._penalty(p)
-            self._add_penalty_grad(p, g)
-        return L
+        return self._linear_grad(X, r[:, None], 1, p, g, L)
 
     def _value(self, p, X, y):
         n = X.shape[0]
@@ -870,14 +869,7 @@ class SoftmaxObjective(Objective):
         kind, Y = _as_class_targets(y, n, self.n_classes, p.dtype)
         Z = self._logits(p, X)
         L = _softmax_xent_inplace(Z, kind, Y, n)
-        d, K = self.n_features, self.n_classes
-        np.matmul(X.T, Z, out=g[:d * K].reshape(d, K))
-        if self.fit_intercept:
-            np.sum(Z, axis=0, out=g[d * K:])
-        if self.l2:
-            L = L + self._penalty(p)
-            self._add_penalty_grad(p, g)
-        return L
+        return self._linear_grad(X, Z, self.n_classes, p, g, L)
 
     def _value(self, p, X, y):
         n = X.shape[0]

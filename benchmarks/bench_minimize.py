@@ -24,6 +24,7 @@ import time
 import numpy as np
 
 import gdlab
+from _common import best_of as _best_of
 from gdlab import Function
 
 FORMULA = "x**2 + 2*x*y + 3 + cos(x + 2*y) + 2*y**2"  # the lecture's formula made bounded below
@@ -34,12 +35,7 @@ ITERS_MANY = 500
 
 
 def best_of(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return _best_of(fn, repeat)
 
 
 def by_hand(f: Function, x0: np.ndarray, lr: float, iters: int) -> np.ndarray:

@@ -192,7 +192,7 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
         # per-row stop rules
         # a sum over a row is non-finite when any entry is (or when the row is astronomically
         # large, which is divergence too): one pass with no full-size temporary
-        finite_f = np.isfinite(fa) & np.isfinite(xa.sum(axis=1))
+        finite_f = np.isfinite(fa) & np.isfinite(np.einsum("ij->i", xa))
         no_grad = finite_f & ~np.isfinite(gna)
         bad = ~finite_f
         if stop.explode:

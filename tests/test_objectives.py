@@ -706,3 +706,29 @@ def test_bad_data_raises_data_error():
         pytest.approx(np.log(3))
     with pytest.raises(DataError):
         sm.value(np.zeros(sm.n_params), np.ones((3, 2)), np.full((3, 3), 0.5))  # rows sum != 1
+
+
+@pytest.mark.parametrize("loss", ["mse", "rmse", "half_mse"])
+@pytest.mark.parametrize("k,intercept", [(1, True), (3, False)])
+def test_fused_full_batch_pass_equals_the_plain_one(loss, k, intercept, monkeypatch):
+    """Large batches take one threaded pass over X; it must give the plain pass's numbers."""
+    import gdlab.models.objectives as O
+
+    rng = np.random.default_rng(5)
+    n, d = 3000, 40
+    X = rng.standard_normal((n, d))
+    y = rng.standard_normal((n, k)) if k > 1 else rng.standard_normal(n)
+    obj = LinearObjective(d, n_targets=k, fit_intercept=intercept, loss=loss, l2=0.05)
+    p = rng.standard_normal(obj.n_params)
+    monkeypatch.setattr(O, "_FUSED_MIN", 10**12)
+    L_plain, g_plain = obj.value_and_grad(p, X, y)
+    g_plain = g_plain.copy()
+    monkeypatch.setattr(O, "_FUSED_MIN", 1)
+    monkeypatch.setattr(O, "_FUSED_BLOCK_BYTES", 8 * d * 97)  # many blocks, a ragged last one
+    L_fused, g_fused = obj.value_and_grad(p, X, y)
+    assert L_fused == pytest.approx(L_plain, rel=1e-12)
+    np.testing.assert_allclose(g_fused, g_plain, rtol=1e-10, atol=1e-12)
+    # float32 stays float32 on the fused path too
+    L32, g32 = obj.value_and_grad(p.astype(np.float32), X.astype(np.float32), y.astype(np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g_plain, rtol=2e-3, atol=2e-4)

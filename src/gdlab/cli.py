@@ -384,9 +384,7 @@ def _descent(a: argparse.Namespace, maximize: bool) -> int:
             raise ParameterError("every --x0 needs the same number of values")
     schedule = None
     if a.schedule:
-        schedule = {"name": a.schedule, **(a.schedule_args or {})}
-        schedule = {k: (int(v) if k in ("step_size", "T_max", "total_iters") else v)
-                    for k, v in schedule.items()}
+        schedule = {"name": a.schedule, **(a.schedule_args or {})}  # the schedule checks them
     run = gd_max if maximize else gd_min
     res = run(fn, x0=x0, optimizer=a.optimizer, lr=a.lr, eps=a.eps, max_iter=a.max_iter,
               restarts=a.restarts, bounds=a.bounds, seed=a.seed, schedule=schedule,

@@ -227,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("functions", help="list the named test functions").add_argument(
         "--json", action="store_true")
 
-    dm = sub.add_parser("demo", help="the lecture's tour on bundled data (about a minute)")
+    dm = sub.add_parser("demo", help="the lecture's tour on bundled data (under a minute)")
     dm.add_argument("--quick", action="store_true", help="a shorter tour")
     dm.add_argument("--plots", metavar="DIR", help="also save the tour's pictures here")
     return p
@@ -243,14 +243,14 @@ def _add_descent_options(m: argparse.ArgumentParser) -> None:
                    "adamw, rmsprop, adagrad")
     m.add_argument("--lr", type=_number, help="learning rate (default: line search for sgd, "
                    "PyTorch's default otherwise)")
-    m.add_argument("--momentum", type=_number)
-    m.add_argument("--dampening", type=_number)
-    m.add_argument("--nesterov", action="store_true", default=None)
-    m.add_argument("--weight-decay", type=_number)
-    m.add_argument("--betas", type=_numbers, metavar="B1,B2")
+    m.add_argument("--momentum", type=_number, help="SGD/RMSProp momentum (torch's meaning)")
+    m.add_argument("--dampening", type=_number, help="SGD momentum dampening")
+    m.add_argument("--nesterov", action="store_true", default=None, help="Nesterov momentum")
+    m.add_argument("--weight-decay", type=_number, help="L2 weight decay (decoupled for adamw)")
+    m.add_argument("--betas", type=_numbers, metavar="B1,B2", help="Adam's betas, e.g. 0.9,0.999")
     m.add_argument("--alpha", type=_number, help="RMSProp smoothing constant")
-    m.add_argument("--centered", action="store_true", default=None)
-    m.add_argument("--amsgrad", action="store_true", default=None)
+    m.add_argument("--centered", action="store_true", default=None, help="centered RMSProp")
+    m.add_argument("--amsgrad", action="store_true", default=None, help="AMSGrad variant of Adam")
     m.add_argument("--lr-decay", type=_number, help="AdaGrad learning-rate decay")
     m.add_argument("--opt-eps", type=_number, metavar="EPS", help="the optimizer's eps "
                    "(Adam, RMSProp, AdaGrad)")
@@ -259,13 +259,15 @@ def _add_descent_options(m: argparse.ArgumentParser) -> None:
                    help="schedule options, e.g. step_size=50,gamma=0.5")
     m.add_argument("--eps", type=_number, default=1e-6, help="stop when |grad| < eps "
                    "(default 1e-6)")
-    m.add_argument("--max-iter", type=_positive_int, default=10_000)
-    m.add_argument("--ftol", type=_number)
+    m.add_argument("--max-iter", type=_positive_int, default=10_000, help="at most this many "
+                   "updates (default 10000)")
+    m.add_argument("--ftol", type=_number, help="also stop when f changes by less than this "
+                   "(relative)")
     m.add_argument("--time-limit", type=_number, metavar="SECONDS")
     m.add_argument("--restarts", type=_positive_int, metavar="N", help="N random starts in "
                    "--bounds (default: a test function's domain), run at once")
     m.add_argument("--bounds", type=_bounds, metavar="LO:HI,...", help="e.g. -5:5,-5:5")
-    m.add_argument("--seed", type=int)
+    m.add_argument("--seed", type=int, help="seed of the random starts")
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.add_argument("--history", action="store_true", help="include the per-step history "
                    "(with --json) or print it")

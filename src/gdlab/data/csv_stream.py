@@ -23,14 +23,14 @@ from ..errors import DataError, ParameterError
 from . import _order
 from ._files import check_dtype, check_path, first_bad_cell, select_columns
 from .standardize import RunningStats
-from .stream import BatchStream
+from .stream import ScannedStream
 
 _SCAN_BLOCK = 1 << 22          # bytes read per scan step: 4 MiB (pyarrow parses 1.5x faster than at 1 MiB)
 _MAX_LINE = 64 << 20           # refuse lines longer than this (bytes)
 _NL, _CR, _QUOTE = 10, 13, 34
 
 
-class CSVStream(BatchStream):
+class CSVStream(ScannedStream):
     """Batches from a CSV file with a header line; every selected column must be numeric.
 
     Parameters
@@ -316,13 +316,6 @@ class CSVStream(BatchStream):
                             file=self.path)
         return self._to_numpy(table, self.dtype)
 
-    def feature_stats(self) -> RunningStats:
-        self._check_ready()
-        return self._feature_stats.copy()
-
-    def target_stats(self) -> RunningStats:
-        self._check_ready()
-        return self._target_stats.copy()
 
 
 def _fill(out: np.ndarray, column) -> None:

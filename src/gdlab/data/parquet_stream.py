@@ -10,10 +10,10 @@ from ..errors import DataError
 from . import _order
 from ._files import check_dtype, check_path, first_bad_cell, select_columns
 from .standardize import RunningStats
-from .stream import BatchStream
+from .stream import ScannedStream
 
 
-class ParquetStream(BatchStream):
+class ParquetStream(ScannedStream):
     """Batches from a Parquet file; selected columns must be integer, float or boolean.
 
     ``chunk_rows`` defaults to the number of rows of the first row group, so
@@ -138,10 +138,3 @@ class ParquetStream(BatchStream):
         a, b = int(self._bounds_cache[k]), int(self._bounds_cache[k + 1])
         return self._to_numpy(self._table_rows(a, b), self.dtype)
 
-    def feature_stats(self) -> RunningStats:
-        self._check_ready()
-        return self._feature_stats.copy()
-
-    def target_stats(self) -> RunningStats:
-        self._check_ready()
-        return self._target_stats.copy()

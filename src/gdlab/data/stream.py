@@ -200,6 +200,22 @@ class ArrayStream(BatchStream):
             else super().feature_stats()
 
 
+class ScannedStream(BatchStream):
+    """A file stream whose validating scan already computed the column statistics
+    (``_feature_stats``, ``_target_stats``): they are handed out without another pass."""
+
+    _feature_stats: RunningStats
+    _target_stats: RunningStats
+
+    def feature_stats(self) -> RunningStats:
+        self._check_ready()
+        return self._feature_stats.copy()
+
+    def target_stats(self) -> RunningStats:
+        self._check_ready()
+        return self._target_stats.copy()
+
+
 def _readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
     v.flags.writeable = False

@@ -413,3 +413,27 @@ def test_epoch_lr_is_the_rate_of_the_epochs_last_step():
     res = train(obj, obj.init_params(), ArrayStream(X, y, batch_size=16), SGD(lr=0.01),
                 schedule=sched, epochs=5, tol=None)
     assert res.history["lr"] == [sched.lr(15 * (e + 1) - 1, 0.01) for e in range(5)]
+
+
+def test_resume_keeps_the_divergence_reference(tmp_path):
+    """The divergence test compares with the loss at the run's first step, also after a resume."""
+    from gdlab.data import ArrayStream
+    from gdlab.models.objectives import LinearObjective
+    from gdlab.optim import sgd
+    from gdlab.persist import load
+    from gdlab.train import train
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 3))
+    y = X @ [1.0, 2.0, -1.0]
+    obj = LinearObjective(3)
+    ck = str(tmp_path / "ck.gdlab")
+    p0 = np.zeros(obj.n_params)
+    train(obj, p0, ArrayStream(X, y, batch_size=32, seed=1), sgd(lr=0.01), epochs=2, tol=None,
+          checkpoint=ck, checkpoint_every=5)
+    meta, arrays = load(ck)
+    first = obj.value(p0, *next(ArrayStream(X, y, batch_size=32, seed=1).batches(0)))
+    assert arrays["loop_f_start"][0] == pytest.approx(first, rel=1e-12)
+    res = train(obj, p0, ArrayStream(X, y, batch_size=32, seed=1), sgd(lr=0.01), epochs=3,
+                tol=None, checkpoint=ck, checkpoint_every=5, resume=ck)
+    assert res.status == "end_of_data"

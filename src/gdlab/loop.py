@@ -94,6 +94,8 @@ class LoopState:
     active: np.ndarray | None = None
     nit: np.ndarray | None = None
     elapsed: float = 0.0
+    #: the objective at the first evaluation: the divergence test's reference
+    f_start: np.ndarray | None = None
 
 
 @dataclass
@@ -151,7 +153,7 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
     G = np.zeros_like(x)
     GN = np.full(n, np.nan)
     f_prev = np.full(n, np.nan)
-    f_start: np.ndarray | None = None
+    f_start = state.f_start
     diverged_step = np.full(n, -1, dtype=np.int64)
     frozen = x.copy() if not active.all() else None
     base_lr = rule.lr
@@ -185,7 +187,7 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
             G[rows] = ga
             GN[rows] = gna
         if f_start is None:
-            f_start = F.copy()
+            f_start = state.f_start = F.copy()
         lr = float(schedule.lr(t, base_lr)) if not line_search else float("nan")
         history.append(t, x if n > 1 else x[0], F if n > 1 else F[0], GN if n > 1 else GN[0], lr)
 

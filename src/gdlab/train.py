@@ -128,6 +128,7 @@ class _Epochs:
         self.checkpoint_every = checkpoint_every
         self.checkpoint_meta = checkpoint_meta
         self.rule_state_ref = rule_state_ref
+        self.loop_state: LoopState | None = None
         self.run_meta: dict[str, Any] = {}   # what a resumed run must agree with
         self.history: dict[str, list] = {"loss": [], "val_loss": [], "val_score": [],
                                          "lr": [], "time": []}
@@ -273,6 +274,8 @@ class _Epochs:
                 arrays[f"optf_{k}"] = np.array(v, dtype=np.float64)
             else:
                 scalars[k] = v.item() if isinstance(v, np.generic) else v
+        if self.loop_state is not None and self.loop_state.f_start is not None:
+            arrays["loop_f_start"] = self.loop_state.f_start
         meta = {**self.checkpoint_meta, **self.run_meta, "step": int(step),
                 "rule_scalars": scalars, "epochs_state": ep_meta}
         persist.save(self.checkpoint, meta, arrays, kind="checkpoint")
@@ -339,6 +342,8 @@ def _resume(path: str, state: LoopState, cb: _Epochs, checkpoint_meta: dict | No
         state.rule_state.update(scalars)
         state.rule_state.update(opt)
         state.step = int(meta["step"])
+        if "loop_f_start" in arrays:
+            state.f_start = arrays["loop_f_start"].astype(np.float64, copy=True)
         if state.step < run["initial_step"]:
             raise ValueError("step")
         cb.restore(meta["epochs_state"], arrays)
@@ -398,6 +403,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     if resume is not None:
         _resume(resume, state, cb, checkpoint_meta, opt_shapes)
     rule_state_ref[0] = state.rule_state
+    cb.loop_state = state
     offset = int(initial_step)
     start = state.step - offset
 

@@ -31,6 +31,14 @@ Stop rules, in the order they are tested after each evaluation:
 * ``max_iter``: ``max_iter`` updates made;
 * ``time_limit``: the time budget is spent;
 * a callback returned a reason (early stopping, a signal, ...).
+
+A *sweep* rule (``rule.sweeps`` true, e.g. :class:`gdlab.models.kernels.SGDSweep`) runs
+many consecutive one-sample steps in compiled code: each batch is then a segment of
+samples, stepped in order with the stop rules above tested per sample inside the sweep,
+and the loop step (one per segment) advances the step count by the samples stepped.
+Callbacks see each segment once, at its start: ``x`` and the rule state as they were
+before it, ``fun`` its mean loss, ``batch`` the samples stepped. One row only, no line
+search, no ``max_iter`` (training cuts segments where callbacks need a step boundary).
 """
 
 from __future__ import annotations
@@ -136,6 +144,11 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
         history = History()
     sign = -1.0 if maximize else 1.0
     line_search = isinstance(rule, Armijo)
+    sweeping = bool(getattr(rule, "sweeps", False))
+    if sweeping and (maximize or stop.max_iter is not None or
+                     (state is not None and state.x.shape[0] != 1) or
+                     (state is None and np.ndim(x0) == 2 and np.shape(x0)[0] != 1)):
+        raise ValueError("a sweep rule runs one row without max_iter, minimizing")
 
     if state is None:
         x = np.array(x0, copy=True)
@@ -169,6 +182,52 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
             if batch is end:
                 _finish(status, active, END_OF_DATA)
                 break
+        if sweeping:
+            k = len(batch[0])
+            lrs = (np.array([base_lr]) if isinstance(schedule, Constant) else
+                   np.array([schedule.lr(t + i, base_lr) for i in range(k)], dtype=np.float64))
+            x_before = x.copy()
+            rs_before = dict(state.rule_state)
+            f0 = float("nan") if f_start is None else float(f_start[0])
+            done, fsum, code, f_first, f_last, gn = rule.sweep(
+                x[0], batch, state.rule_state, lrs, f0, stop.explode or 0.0, stop.eps or 0.0)
+            if f_start is None:
+                f_start = state.f_start = np.array([f_first])
+            F[0] = fsum / done if done else f_last
+            GN[0] = gn
+            G[...] = np.nan  # a sweep keeps no gradient
+            lr = float(lrs[0] if len(lrs) == 1 else lrs[min(done, k - 1)])
+            history.append(t, x_before[0], F[0], GN[0], lr)
+            elapsed = time.perf_counter() - clock0
+            if done and callbacks:
+                stepped = batch if done == k else (batch[0][:done], batch[1][:done])
+                rs_after = dict(state.rule_state)
+                state.rule_state.update(rs_before)
+                info = StepInfo(t, x_before, F, G, GN, lr, stepped, elapsed)
+                reason = None
+                for cb in callbacks:
+                    reason = cb(info)
+                    if reason:
+                        break
+                if reason:  # stopped before this segment, as the loop stops before an update
+                    x[...] = x_before
+                    detail = str(reason)
+                    _finish(status, active, STOPPED)
+                    break
+                state.rule_state.update(rs_after)
+            t += done
+            nit += done
+            if code:
+                status[0] = code
+                F[0] = f_last
+                if code == DIVERGED:
+                    diverged_step[0] = t
+                active[:] = False
+                break
+            if stop.time_limit is not None and elapsed >= stop.time_limit:
+                _finish(status, active, TIME_LIMIT)
+                break
+            continue
         all_active = bool(active.all())
         rows = None if all_active else np.flatnonzero(active)
         xa = x if all_active else x[rows]

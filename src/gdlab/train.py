@@ -354,6 +354,20 @@ def _resume(path: str, state: LoopState, cb: _Epochs, checkpoint_meta: dict | No
                              f"({type(e).__name__}: {e})") from None
 
 
+def _segment_starts(epoch_step: int, first: int, n_batches: int, every: int) -> np.ndarray:
+    """Where the compiled sweep's segments of one epoch start (batch positions, then
+    ``n_batches``): every :data:`~gdlab.models.kernels.SEGMENT` batches from ``first``, and
+    at every global step (``epoch_step + b``) that is a multiple of ``every`` (checkpoints
+    are written at segment starts)."""
+    from .models.kernels import SEGMENT
+    cuts = set(range(first, n_batches, SEGMENT))
+    if every:
+        k0 = -(-(epoch_step + first) // every)
+        cuts.update(range(k0 * every - epoch_step, n_batches, every))
+    cuts.add(n_batches)
+    return np.array(sorted(cuts), dtype=np.int64)
+
+
 def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
           schedule: Schedule | None = None, epochs: int = 100, eps: float | None = None,
           tol: float | None = 1e-4, patience: int = 10,
@@ -363,7 +377,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
           checkpoint_every: int = 0, checkpoint_meta: dict | None = None,
           resume: str | None = None, progress: bool = False,
           callbacks: tuple = (), initial_state: dict | None = None,
-          initial_step: int = 0) -> TrainResult:
+          initial_step: int = 0, compiled: bool | None = None) -> TrainResult:
     """Train ``objective`` from ``params`` on ``stream`` with ``rule`` for ``epochs`` epochs.
 
     Stops early when the watched quantity (validation score when ``validation`` is given,
@@ -377,6 +391,11 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     and early-stopping state of an uninterrupted one (same data, seed and settings).
     ``initial_state`` and ``initial_step`` continue the optimizer (state and step count, which
     drives the schedule) from an earlier call on other data (``partial_fit``).
+
+    ``compiled``: online SGD (batch size 1, plain SGD, linear or logistic model) runs in the
+    compiled kernel of :mod:`gdlab.models.kernels` when numba is installed and no
+    ``callbacks`` are given (``None``, the default); ``True`` requires it, ``False`` always
+    takes the Python loop. Both give the same weights to rounding.
     """
     if epochs is None or int(epochs) < 1:
         raise ParameterError(f"epochs must be a positive whole number, got {epochs!r}")
@@ -388,6 +407,13 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
                              f"checkpoint is given, got {checkpoint_every!r}")
     full_batch = stream.batch_size is None
     n_batches = 1 if full_batch else stream.n_batches()
+    sweep = None
+    if compiled and stream.batch_size != 1:
+        raise ParameterError(f"compiled=True is for online SGD (batch size 1), the batch size "
+                             f"is {stream.batch_size}")
+    if compiled is not False and stream.batch_size == 1 and (not callbacks or compiled):
+        from .models.kernels import make_sweep
+        sweep = make_sweep(objective, rule, required=bool(compiled))
     rule_state_ref: list = [None]
     cb = _Epochs(stream, objective, params, epochs=epochs, validation=validation, score=score,
                  tol=tol, patience=patience, restore_best=restore_best, checkpoint=checkpoint,
@@ -415,8 +441,16 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
                 yield FullPass(stream, epoch)
             return
         for epoch in range(e0, epochs):
-            for b, batch in enumerate(stream.batches(epoch, start=b0 if epoch == e0 else 0),
-                                      start=b0 if epoch == e0 else 0):
+            first = b0 if epoch == e0 else 0
+            if sweep is not None:
+                cuts = _segment_starts(offset + epoch * n_batches, first, n_batches,
+                                       checkpoint_every if checkpoint else 0)
+                pieces = stream.batches(epoch, start=first, sizes=iter(np.diff(cuts)))
+                for b, batch in zip(cuts[:-1], pieces):
+                    cb.pos = (epoch, int(b))
+                    yield batch
+                continue
+            for b, batch in enumerate(stream.batches(epoch, start=first), start=first):
                 cb.pos = (epoch, b)
                 yield batch
 
@@ -424,7 +458,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     history = History(limit=10_000, record_x=False)
     stop = StopRules(eps=eps, max_iter=None, time_limit=time_limit)
     try:
-        out = descend(ModelObjective(objective), x, rule, schedule=schedule, stop=stop,
+        out = descend(ModelObjective(objective), x, sweep or rule, schedule=schedule, stop=stop,
                       batches=batches(), callbacks=(cb, *callbacks), history=history,
                       state=state)
         status = out.status[0]

@@ -75,16 +75,23 @@ def epoch_buffers(bounds: np.ndarray, buffer_chunks: int, shuffle: bool, seed: i
 
 
 def iter_batches(bounds: np.ndarray, batch_size: int, buffer_chunks: int, shuffle: bool,
-                 seed: int, epoch: int, start: int,
-                 load_buffer: LoadBuffer) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Cut the epoch's row stream into batches, beginning at batch ``start``."""
-    sizes = np.diff(bounds)
+                 seed: int, epoch: int, start: int, load_buffer: LoadBuffer,
+                 sizes: Iterator[int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Cut the epoch's row stream into batches, beginning at batch ``start``.
+
+    ``sizes`` (rows per yielded piece, in order) joins consecutive batches into larger
+    pieces: with ``batch_size=1`` a piece of ``k`` rows is exactly the next ``k`` batches
+    stacked (the compiled online-SGD sweep reads its segments this way). The last piece
+    is cut at the end of the epoch.
+    """
+    chunk_sizes = np.diff(bounds)
     skip_rows = start * batch_size
+    want = batch_size if sizes is None else int(next(sizes, batch_size))
     pending: list[tuple[np.ndarray, np.ndarray]] = []
     pending_rows = 0
     stream_pos = 0  # stream position of the current buffer's first row
     for b, chunk_ids in enumerate(epoch_buffers(bounds, buffer_chunks, shuffle, seed, epoch)):
-        size = int(sizes[chunk_ids].sum())
+        size = int(chunk_sizes[chunk_ids].sum())
         if stream_pos + size <= skip_rows:
             stream_pos += size
             continue
@@ -92,13 +99,15 @@ def iter_batches(bounds: np.ndarray, batch_size: int, buffer_chunks: int, shuffl
         take = load_buffer(chunk_ids, perm)
         local = max(skip_rows - stream_pos, 0)
         while local < size:
-            n_take = min(batch_size - pending_rows, size - local)
+            n_take = min(want - pending_rows, size - local)
             pending.append(take(local, local + n_take))
             pending_rows += n_take
             local += n_take
-            if pending_rows == batch_size:
+            if pending_rows == want:
                 yield _join(pending)
                 pending, pending_rows = [], 0
+                if sizes is not None:
+                    want = int(next(sizes, batch_size))
         del take
         stream_pos += size
     if pending_rows:

@@ -87,11 +87,14 @@ class BatchStream:
         n = int(self._bounds()[-1])
         return -(-n // self.batch_size)
 
-    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def batches(self, epoch: int, start: int = 0,
+                sizes: Iterator[int] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(X, y)`` batches of ``epoch``, skipping the first ``start`` of them.
 
         The order depends only on (seed, epoch) and the order parameters; the
         batches after ``start`` are exactly those of an uninterrupted epoch.
+        ``sizes`` (batches per piece, in order; not for full batch) yields consecutive
+        batches stacked into one piece instead.
         """
         epoch = _order.check_int(epoch, "epoch", 0)
         start = _order.check_int(start, "start", 0)
@@ -100,8 +103,10 @@ class BatchStream:
         if self.batch_size is None:
             it = (self._read_chunk(k) for k in range(start, len(bounds) - 1))
         else:
+            if sizes is not None:
+                sizes = (int(k) * self.batch_size for k in sizes)
             it = _order.iter_batches(bounds, self.batch_size, self.buffer_chunks, self.shuffle,
-                                     self.seed, epoch, start, self._load_buffer)
+                                     self.seed, epoch, start, self._load_buffer, sizes)
         if self.standardizer is None:
             return it
         return self._standardized(it, self.standardizer)

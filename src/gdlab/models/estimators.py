@@ -73,8 +73,8 @@ class _EncodedLabels:
             raise ValueError("the data has a label not among the classes")
         return idx.astype(y.dtype)
 
-    def batches(self, epoch: int, start: int = 0):
-        for X, y in self._stream.batches(epoch, start):
+    def batches(self, epoch: int, start: int = 0, sizes=None):
+        for X, y in self._stream.batches(epoch, start, sizes):
             yield X, self._encode(y)
 
     def iter_chunks(self):

@@ -1,0 +1,228 @@
+r"""Online SGD (batch of 1) in compiled code: a *sweep* over a segment of samples.
+
+With one sample per step the work of a step is a dot product and an axpy over the
+features (about 4·d flops), so Python's per-step cost (tens of microseconds) is
+everything. A sweep runs many consecutive batch-of-1 steps of the descent loop in one
+call of a small numba kernel, with the same formulas and the same stop tests per sample
+as the loop:
+
+for each sample (x, y) in order, at the current parameters (β, b):
+
+* the loss ℓ and the factor c = ∂ℓ/∂z of the linear output z = x·β + b
+  (``mse``: ℓ = e², c = 2e; ``half_mse``: ℓ = e²/2, c = e; ``rmse``: ℓ = |e|, c = sign e,
+  with e = z − y; ``logistic``: ℓ = softplus((1 − 2y)z), c = σ(z) − y), plus the L2
+  penalty (l2/2)·‖β‖²;
+* the loop's stop tests: a non-finite loss or point, or a loss more than ``explode``
+  times worse than the run's first loss, ends the run as *diverged* before the update;
+  with ``eps``, ‖∇‖ < eps ends it as *converged*;
+* PyTorch's SGD step: g = (c·x + l2·β, c) + weight_decay·θ, θ ← θ − lr_t·g.
+
+:func:`gdlab.loop.descend` drives a sweep as one loop step per segment
+(see ``Sweep`` there); :func:`gdlab.train.train` cuts the segments at epoch ends and
+checkpoint steps, so epochs, early stopping, checkpoints and exact resume work as with
+the Python path. The kernel is used for linear and logistic objectives with plain SGD
+(no momentum, not maximizing) when numba is installed (the optional extra
+``gdlab[fast]``); otherwise training takes the ordinary loop, with the same numbers to
+rounding (tests compare both).
+
+Compilation happens once per dtype on first use and is cached on disk (``cache=True``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+#: samples per sweep (one loop step); training cuts segments shorter at epoch ends and
+#: checkpoint steps
+SEGMENT = 8192
+
+#: stop codes returned by the kernel, as loop statuses
+CODES = {0: "", 1: "diverged", 2: "no_gradient", 3: "converged"}
+
+_KINDS = {"mse": 0, "half_mse": 1, "rmse": 2, "logistic": 3}
+
+_kernel = None
+
+
+def numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _get_kernel():
+    global _kernel
+    if _kernel is None:
+        _kernel = _build()
+    return _kernel
+
+
+def _build():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+    def sweep(X, y, p, has_b, kind, lrs, l2, wd, f0, explode, eps, out):
+        n, d = X.shape
+        const_lr = lrs.shape[0] == 1
+        done = 0
+        code = 0
+        fsum = 0.0
+        f = math.nan
+        gn = math.nan
+        for i in range(n):
+            z = 0.0
+            sp = 0.0
+            for j in range(d):
+                z += X[i, j] * p[j]
+                sp += p[j]
+            if has_b:
+                z += p[d]
+                sp += p[d]
+            yi = y[i]
+            if kind == 3:
+                t = (1.0 - 2.0 * yi) * z
+                f = max(t, 0.0) + math.log1p(math.exp(-abs(t)))
+                if z >= 0:
+                    s = 1.0 / (1.0 + math.exp(-z))
+                else:
+                    ez = math.exp(z)
+                    s = ez / (1.0 + ez)
+                c = s - yi
+            else:
+                e = z - yi
+                if kind == 0:
+                    f = e * e
+                    c = 2.0 * e
+                elif kind == 1:
+                    f = 0.5 * e * e
+                    c = e
+                else:
+                    f = abs(e)
+                    c = 1.0 if e > 0 else (-1.0 if e < 0 else 0.0)
+            if l2 != 0.0:
+                ww = 0.0
+                for j in range(d):
+                    ww += p[j] * p[j]
+                f += 0.5 * l2 * ww
+            if i == 0 and math.isnan(f0):
+                f0 = f
+                out[3] = f
+            if not (math.isfinite(f) and math.isfinite(sp)):
+                code = 1
+                break
+            if explode > 0.0 and f - f0 > explode * (1.0 + abs(f0)):
+                code = 1
+                break
+            if eps > 0.0:
+                g2 = c * c if has_b else 0.0
+                for j in range(d):
+                    gj = c * X[i, j] + l2 * p[j]
+                    g2 += gj * gj
+                gn = math.sqrt(g2)
+                if not math.isfinite(gn):
+                    code = 2
+                    break
+                if gn < eps:
+                    code = 3
+                    break
+            lr = lrs[0] if const_lr else lrs[i]
+            for j in range(d):
+                g = c * X[i, j] + l2 * p[j]
+                if wd != 0.0:
+                    g += wd * p[j]
+                p[j] -= lr * g
+            if has_b:
+                g = c
+                if wd != 0.0:
+                    g += wd * p[d]
+                p[d] -= lr * g
+            fsum += f
+            done += 1
+        out[0] = done
+        out[1] = fsum
+        out[2] = code
+        out[4] = f
+        out[5] = gn
+
+    return sweep
+
+
+class SGDSweep:
+    """Plain SGD with batch size 1 over whole segments in compiled code: an update rule the
+    descent loop drives one segment per step (``sweeps = True``). Its state, name and
+    configuration are the wrapped :class:`gdlab.optim.rules.SGD`'s, so checkpoints of
+    either path resume in the other."""
+
+    sweeps = True
+
+    def __init__(self, objective: Any, rule: Any, kind: int):
+        self.objective = objective
+        self.rule = rule
+        self.lr = rule.lr
+        self.maximize = False
+        self._kind = kind
+        self._has_b = bool(objective.fit_intercept)
+        self._out = np.zeros(6)
+
+    def init(self, params: np.ndarray) -> dict:
+        return self.rule.init(params)
+
+    def config(self) -> dict:
+        return self.rule.config()
+
+    def sweep(self, p: np.ndarray, batch: tuple[np.ndarray, np.ndarray], state: dict,
+              lrs: np.ndarray, f0: float, explode: float, eps: float):
+        """Run the samples of ``batch`` in order, updating ``p`` (one parameter row) and
+        ``state`` in place. Returns ``(done, loss_sum, status, first_loss, last_loss,
+        last_grad_norm)``: ``done`` samples were stepped; ``status`` (a loop status or "")
+        says why the sample after them was not."""
+        X, y = batch
+        X = np.ascontiguousarray(X, dtype=p.dtype)
+        y = np.ascontiguousarray(np.asarray(y, dtype=p.dtype).reshape(-1))
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"y has {y.shape[0]} rows, X has {X.shape[0]}")
+        if self._kind == 3:
+            bad = (y != 0) & (y != 1)
+            if bad.any():
+                # the objective's own check gives the message
+                self.objective._labels(y, len(y), p.dtype)
+        out = self._out
+        out[:] = np.nan
+        _get_kernel()(X, y, p, self._has_b, self._kind, np.asarray(lrs, dtype=np.float64),
+                      float(self.objective.l2), float(self.rule.weight_decay), float(f0),
+                      float(explode), float(eps), out)
+        done = int(out[0])
+        state["step"] += done
+        return done, float(out[1]), CODES[int(out[2])], float(out[3]), float(out[4]), float(out[5])
+
+
+def make_sweep(objective: Any, rule: Any, *, required: bool = False) -> SGDSweep | None:
+    """The compiled sweep for ``objective`` and ``rule`` when it applies, else ``None``
+    (``required``: raise instead, naming why)."""
+    from ..errors import ParameterError
+    from ..optim.rules import SGD
+    from .objectives import LinearObjective, LogisticObjective
+
+    why = None
+    kind = None
+    if type(rule) is not SGD or rule.momentum != 0 or rule.maximize:
+        why = "the compiled online kernel runs plain SGD only (no momentum, not maximize)"
+    elif isinstance(objective, LinearObjective) and objective.n_targets == 1:
+        kind = _KINDS[objective.loss]
+    elif isinstance(objective, LogisticObjective):
+        kind = _KINDS["logistic"]
+    else:
+        why = ("the compiled online kernel supports linear regression with one target and "
+               "logistic regression")
+    if why is None and not numba_available():
+        why = "the compiled online kernel needs numba: pip install 'gdlab[fast]'"
+    if why is not None:
+        if required:
+            raise ParameterError(why)
+        return None
+    return SGDSweep(objective, rule, kind)

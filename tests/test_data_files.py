@@ -57,13 +57,54 @@ def _assert_same(a, b, epochs=(0, 1, 2)):
 
 @pytest.mark.parametrize("shuffle", [True, False])
 @pytest.mark.parametrize("batch_size", [16, None])
-def test_csv_equals_array(tmp_path, shuffle, batch_size):
+@pytest.mark.parametrize("cache", [True, False])
+def test_csv_equals_array(tmp_path, shuffle, batch_size, cache):
     X, y = _data()
     p = _write_csv(tmp_path / "d.csv", X, y)
     kw = dict(batch_size=batch_size, shuffle=shuffle, seed=11, chunk_rows=37, buffer_chunks=3)
-    c = CSVStream(p, target="y", **kw)
+    c = CSVStream(p, target="y", cache=cache, **kw)
     assert c.n_samples == 500 and c.feature_names == ["x1", "x2", "x3"] and c.n_chunks == 14
+    assert (c._cache is not None) == cache
     _assert_same(ArrayStream(X, y, **kw), c)
+
+
+def test_csv_cache_is_unnamed_and_optional(tmp_path, monkeypatch):
+    """The cache lives in an unnamed file (nothing left behind, even after a kill); a full
+    disk drops it and the text is parsed again, with the same batches; close() drops it."""
+    X, y = _data(300)
+    p = _write_csv(tmp_path / "d.csv", X, y)
+    kw = dict(batch_size=32, seed=3, chunk_rows=50, buffer_chunks=2)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    c = CSVStream(p, target="y", cache_dir=folder, dtype=np.float32, **kw)
+    assert c._cache is not None and os.listdir(folder) == []
+    ref = ArrayStream(X.astype(np.float32), y.astype(np.float32), **kw)
+    _assert_same(ref, c)
+    c.close()
+    assert c._cache is None
+    _assert_same(ref, c, epochs=(1,))
+    if os.path.exists("/dev/full"):  # writes fail with ENOSPC, as on a full disk
+        monkeypatch.setattr(CSVStream, "_open_cache",
+                            lambda self: (open("/dev/full", "wb"), open("/dev/full", "wb")))
+        full = CSVStream(p, target="y", dtype=np.float32, **kw)
+        assert full._cache is None
+        _assert_same(ref, full)
+    with pytest.raises(ParameterError, match="cache_dir"):
+        CSVStream(p, target="y", cache_dir=tmp_path / "nowhere")
+    with pytest.raises(ParameterError, match="cache"):
+        CSVStream(p, target="y", cache="yes")
+
+
+def test_csv_lines_longer_than_the_scan_block(tmp_path, monkeypatch):
+    import gdlab.data.csv_stream as cs
+    monkeypatch.setattr(cs, "_SCAN_BLOCK", 64)
+    X, y = _data(200, p=12, seed=4)
+    p = _write_csv(tmp_path / "wide.csv", X, y)  # lines of ~300 bytes
+    kw = dict(batch_size=7, seed=1, chunk_rows=9, buffer_chunks=2)
+    c = CSVStream(p, target="y", **kw)
+    assert c.n_samples == 200
+    _assert_same(ArrayStream(X, y, **kw), c)
+    _assert_same(ArrayStream(X, y, **kw), CSVStream(p, target="y", cache=False, **kw))
 
 
 @pytest.mark.parametrize("shuffle", [True, False])

@@ -3,9 +3,17 @@
 ``scan()`` reads the file once, in blocks of whole lines: it counts the data
 rows, records the byte offset of the first row of every chunk, validates every
 selected value (numeric, not empty, finite; every row with the header's number
-of fields) and accumulates per-column mean/std.  Afterwards a chunk is read by
-seeking to its byte offset and parsing just its bytes, so an epoch holds at
-most ``buffer_chunks`` chunks in memory.
+of fields) and accumulates per-column mean/std.  An epoch holds at most
+``buffer_chunks`` chunks in memory.
+
+With ``cache=True`` (the default) the scan also writes the parsed values, in the
+stream's dtype, to an unnamed temporary file (deleted by the operating system when
+the stream is closed or the process ends, even by a kill), and epochs read their
+chunks from it as binary rows: the text is parsed once, as Vowpal Wabbit's cache
+file does. It takes ``rows × (features + 1) × itemsize`` bytes of disk (about
+40 % of a CSV of float64 values written in full precision). If the disk is full
+the stream drops the cache and parses again. Without the cache a chunk is read
+by seeking to its byte offset and parsing just its bytes.
 
 Limits: line breaks inside quoted fields are refused, as are lone carriage
 returns (old Mac line endings); empty lines are skipped (they are not rows).
@@ -16,16 +24,18 @@ from __future__ import annotations
 
 import csv as _pycsv
 import os
+import tempfile
 
 import numpy as np
 
 from ..errors import DataError, ParameterError
 from . import _order
-from ._files import check_dtype, check_path, first_bad_cell, select_columns
+from ._files import check_dtype, check_path, select_columns
 from .standardize import RunningStats
 from .stream import ScannedStream
 
 _SCAN_BLOCK = 1 << 22          # bytes read per scan step: 4 MiB (pyarrow parses 1.5x faster than at 1 MiB)
+_CHUNK_BYTES = 2 << 20         # default chunk: rows of about this many bytes of float64 values
 _MAX_LINE = 64 << 20           # refuse lines longer than this (bytes)
 _NL, _CR, _QUOTE = 10, 13, 34
 
@@ -42,19 +52,26 @@ class CSVStream(ScannedStream):
         Feature columns in the order wanted; default: all columns but the target,
         in file order.  Other columns are never converted (they may hold text).
     batch_size, shuffle, seed, chunk_rows, buffer_chunks, standardizer
-        See :class:`BatchStream`.
+        See :class:`BatchStream`. ``chunk_rows`` defaults to about 2 MiB of values
+        (a multiple of 1,024 rows, at least 1,024): 12,288 rows for 21 columns.
     dtype : numpy.float64 or numpy.float32
         dtype of the batches (values are parsed as float64).
     delimiter : str
         One character; ``","`` by default.
     scan : bool
         Scan now (default) or at the first use.
+    cache : bool
+        Keep the scan's parsed values in a temporary binary file for the epochs
+        (default; see the module docstring) or parse the text again every epoch.
+    cache_dir : str, optional
+        Folder of the temporary file (default: the system's temporary folder).
     """
 
     def __init__(self, path, target: str | None = None, features: list[str] | None = None,
                  batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
-                 chunk_rows: int = 65536, buffer_chunks: int = 4, dtype=np.float64, *,
-                 delimiter: str = ",", standardizer=None, scan: bool = True):
+                 chunk_rows: int | None = None, buffer_chunks: int = 4, dtype=np.float64, *,
+                 delimiter: str = ",", standardizer=None, scan: bool = True,
+                 cache: bool = True, cache_dir: str | None = None):
         self.path = check_path(path)
         if self.path.lower().endswith((".gz", ".bz2", ".xz", ".zst", ".zip")):
             raise ParameterError(f"{self.path}: compressed CSV cannot be read by byte offset; "
@@ -65,11 +82,13 @@ class CSVStream(ScannedStream):
         self.delimiter = delimiter
         self.dtype = check_dtype(dtype)
         self._init_order(batch_size, shuffle, seed, buffer_chunks, standardizer)
-        self.chunk_rows = _order.check_int(chunk_rows, "chunk_rows", 1)
         self.columns, self._data_offset = self._read_header()
         self.feature_names, self.target_name = select_columns(
             self.columns, target, features, self.path)
         self.n_features = len(self.feature_names)
+        if chunk_rows is None:  # about 2 MiB of float64 values, a multiple of 1024 rows
+            chunk_rows = max(1024, (_CHUNK_BYTES // (8 * (self.n_features + 1))) // 1024 * 1024)
+        self.chunk_rows = _order.check_int(chunk_rows, "chunk_rows", 1)
         # pyarrow gets positional column names, so odd or duplicate header names are harmless
         self._arrow_names = [f"c{j}" for j in range(len(self.columns))]
         self._feature_cols = [f"c{self.columns.index(c)}" for c in self.feature_names]
@@ -80,6 +99,15 @@ class CSVStream(ScannedStream):
         self._feature_stats: RunningStats | None = None
         self._target_stats: RunningStats | None = None
         self._stamp = None
+        if not isinstance(cache, (bool, np.bool_)):
+            raise ParameterError(f"cache must be True or False, got {cache!r}")
+        self.cache = bool(cache)
+        if cache_dir is not None:
+            cache_dir = os.fspath(cache_dir)
+            if not os.path.isdir(cache_dir):
+                raise ParameterError(f"cache_dir must be an existing folder, got {cache_dir!r}")
+        self.cache_dir = cache_dir
+        self._cache = None  # (X file, y file) of the parsed rows while they are complete
         if scan:
             self.scan()
 
@@ -151,75 +179,122 @@ class CSVStream(ScannedStream):
 
     # -- scan -------------------------------------------------------------------
     def scan(self) -> "CSVStream":
-        """Validate the whole file, count rows, index chunk offsets, compute column stats."""
+        """Validate the whole file, count rows, index chunk offsets, compute column stats
+        (and fill the cache)."""
         st = os.stat(self.path)
         offsets: list[int] = []
         fstats = RunningStats(self.n_features)
         tstats = RunningStats(1)
         rows = 0
+        self.close()
+        cache = self._open_cache() if self.cache else None
+        buf = bytearray(_SCAN_BLOCK)
         with open(self.path, "rb") as f:
             f.seek(self._data_offset)
             seg_offset = self._data_offset
-            tail = b""
+            have = 0  # bytes at the front of buf: the unfinished line of the last block
             while True:
-                block = f.read(_SCAN_BLOCK)
-                if not block:
-                    if tail:
-                        rows += self._scan_segment(tail, seg_offset, rows, offsets, fstats, tstats)
+                if len(buf) - have < _SCAN_BLOCK // 2:  # a long line: room for more of it
+                    if have > _MAX_LINE:
+                        raise DataError(f"a line longer than {_MAX_LINE} bytes",
+                                        file=self.path, row=rows + 1)
+                    buf = buf + bytes(len(buf))  # a new object: pyarrow may still hold the old
+                got = f.readinto(memoryview(buf)[have:])
+                end = have + got
+                cut = end if not got else buf.rfind(b"\n", 0, end) + 1
+                if cut:
+                    m, cache = self._scan_segment(buf, cut, seg_offset, rows, offsets, fstats,
+                                                  tstats, cache)
+                    rows += m
+                    seg_offset += cut
+                    buf[:end - cut] = buf[cut:end]
+                have = end - cut
+                if not got:
                     break
-                data = tail + block if tail else block
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    if len(data) > _MAX_LINE:
-                        raise DataError(f"a line longer than {_MAX_LINE} bytes", file=self.path,
-                                        row=rows + 1)
-                    tail = data
-                    continue
-                seg, tail = data[:cut], data[cut:]
-                del data
-                rows += self._scan_segment(seg, seg_offset, rows, offsets, fstats, tstats)
-                seg_offset += len(seg)
         if rows == 0:
             raise DataError("no data rows: the file has only a header line", file=self.path)
+        if cache is not None:
+            try:
+                for fh in cache:
+                    fh.flush()
+            except OSError:
+                cache = self._drop(cache)
         self.n_samples = rows
         self._offsets = np.array(offsets + [st.st_size], dtype=np.int64)
         self._bounds_cache = _order.chunk_starts(rows, self.chunk_rows)
         self._feature_stats, self._target_stats = fstats, tstats
         self._stamp = (st.st_size, st.st_mtime_ns)
+        self._cache = cache
         return self
 
-    def _scan_segment(self, seg: bytes, base: int, rows_before: int, offsets: list,
-                      fstats: RunningStats, tstats: RunningStats) -> int:
-        starts, ends = self._line_bounds(seg, rows_before)
+    def _scan_segment(self, buf: bytearray, cut: int, base: int, rows_before: int,
+                      offsets: list, fstats: RunningStats, tstats: RunningStats, cache):
+        """Scan the whole lines ``buf[:cut]``; returns (rows, cache or None if it failed)."""
+        starts, ends = self._line_bounds(buf, cut, rows_before)
         m = len(starts)
         if m == 0:
-            return 0
-        g = np.arange(rows_before, rows_before + m, dtype=np.int64)
-        offsets.extend((base + starts[g % self.chunk_rows == 0]).tolist())
+            return 0, cache
+        first = (-rows_before) % self.chunk_rows  # lines that start a chunk: first, +chunk_rows...
+        offsets.extend((base + starts[first::self.chunk_rows]).tolist())
         import pyarrow as pa
         try:
-            table = self._parse(seg)
+            table = self._parse(memoryview(buf)[:cut])
         except pa.ArrowInvalid as exc:
-            self._locate_error(seg, starts, ends, rows_before, exc)
+            self._locate_error(bytes(buf[:cut]), starts, ends, rows_before, exc)
             raise  # _locate_error always raises; keep linters calm
         if table.num_rows != m:
             raise DataError(f"pyarrow found {table.num_rows} rows where gdlab counted {m} lines "
                             f"(rows {rows_before + 1}..{rows_before + m}); quoted line breaks "
                             f"are not supported", file=self.path)
-        self._check_values(table, rows_before)
-        X, y = self._to_numpy(table, np.float64)
+        X, y = self._validated(table, rows_before,
+                               [(int(c[1:]), c) for c in self._feature_cols + [self._target_col]],
+                               "empty cell (missing value)")
         del table
         fstats.update(X)
         tstats.update(y[:, None])
-        return m
+        if cache is not None:
+            try:
+                _write_all(cache[0], np.ascontiguousarray(X, dtype=self.dtype))
+                _write_all(cache[1], np.ascontiguousarray(y, dtype=self.dtype))
+            except OSError:  # e.g. the disk is full: parse again instead
+                cache = self._drop(cache)
+        return m, cache
 
-    def _line_bounds(self, seg: bytes, rows_before: int) -> tuple[np.ndarray, np.ndarray]:
-        """Start/end (exclusive, before any \\r\\n) of the non-empty lines of ``seg``."""
-        arr = np.frombuffer(seg, dtype=np.uint8)
+    @staticmethod
+    def _drop(cache) -> None:
+        for fh in cache:
+            try:
+                fh.close()
+            except OSError:
+                pass  # unflushed bytes of a full disk: the file is gone anyway
+        return None
+
+    def _open_cache(self):
+        try:
+            return tuple(tempfile.TemporaryFile(dir=self.cache_dir, prefix="gdlab-csv-cache-",
+                                                buffering=0) for _ in range(2))
+        except OSError:
+            return None
+
+    def close(self) -> None:
+        """Delete the cache file now (it also goes when the stream is garbage-collected);
+        later epochs parse the text."""
+        if self._cache is not None:
+            self._cache = self._drop(self._cache)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _line_bounds(self, buf, cut: int, rows_before: int) -> tuple[np.ndarray, np.ndarray]:
+        """Start/end (exclusive, before any \\r\\n) of the non-empty lines of ``buf[:cut]``."""
+        arr = np.frombuffer(buf, dtype=np.uint8, count=cut)
         nl = np.flatnonzero(arr == _NL)
         starts = np.concatenate(([0], nl + 1))
-        ends = np.concatenate((nl, [len(seg)]))
-        has_cr = b"\r" in seg
+        ends = np.concatenate((nl, [cut]))
+        has_cr = buf.find(b"\r", 0, cut) >= 0
         if has_cr:
             last = np.maximum(ends - 1, 0)
             ends = ends - ((ends > starts) & (arr[last] == _CR))
@@ -233,7 +308,7 @@ class CSVStream(ScannedStream):
                 raise DataError("lone carriage return (\\r) inside a line: convert the file to "
                                 "\\n or \\r\\n line endings", file=self.path,
                                 row=rows_before + i + 1)
-        if b'"' in seg:
+        if buf.find(b'"', 0, cut) >= 0:
             q = np.flatnonzero(arr == _QUOTE)
             counts = np.searchsorted(q, ends) - np.searchsorted(q, starts)
             odd = np.flatnonzero(counts % 2)
@@ -242,15 +317,6 @@ class CSVStream(ScannedStream):
                                 "gdlab's CSV reader does not support",
                                 file=self.path, row=rows_before + int(odd[0]) + 1)
         return starts, ends
-
-    def _check_values(self, table, rows_before: int):
-        """Refuse empty cells and NaN/inf; report the earliest row (then header order)."""
-        worst = first_bad_cell(((int(c[1:]), table.column(c))
-                                for c in self._feature_cols + [self._target_col]),
-                               "empty cell (missing value)")
-        if worst is not None:
-            i, pos, msg = worst
-            raise DataError(msg, file=self.path, row=rows_before + i + 1, column=self.columns[pos])
 
     def _locate_error(self, seg: bytes, starts, ends, rows_before: int, exc):
         """Bisect to the first line pyarrow refuses, then name its row and column."""
@@ -300,6 +366,12 @@ class CSVStream(ScannedStream):
         return self._bounds_cache
 
     def _read_chunk(self, k: int):
+        if self._cache is not None:
+            m = int(self._bounds_cache[k + 1] - self._bounds_cache[k])
+            X = np.empty((m, self.n_features), dtype=self.dtype)
+            y = np.empty(m, dtype=self.dtype)
+            self._read_chunk_into(k, X, y)
+            return X, y
         a, b = int(self._offsets[k]), int(self._offsets[k + 1])
         with open(self.path, "rb") as f:
             f.seek(a)
@@ -316,6 +388,28 @@ class CSVStream(ScannedStream):
                             file=self.path)
         return self._to_numpy(table, self.dtype)
 
+    def _read_chunk_into(self, k: int, X: np.ndarray, y: np.ndarray) -> None:
+        if self._cache is None:
+            return super()._read_chunk_into(k, X, y)
+        a = int(self._bounds_cache[k])
+        for fh, out, width in ((self._cache[0], X, self.n_features), (self._cache[1], y, 1)):
+            view = memoryview(out).cast("B")
+            want = view.nbytes
+            got = os.preadv(fh.fileno(), [view], a * width * out.itemsize)
+            if got != want:
+                raise DataError("the cache file of the scan is incomplete; open the stream "
+                                "again", file=self.path)
+
+
+def _write_all(fh, a: np.ndarray) -> None:
+    """Write the bytes of ``a`` to ``fh``; raises OSError (e.g. a full disk) at once
+    (``ndarray.tofile`` can lose an error of a buffered tail)."""
+    view = memoryview(a).cast("B")
+    while len(view):
+        n = fh.write(view)
+        if not n:
+            raise OSError("no bytes written")
+        view = view[n:]
 
 
 def _fill(out: np.ndarray, column) -> None:

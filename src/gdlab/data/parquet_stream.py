@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import _order
-from ._files import check_dtype, check_path, first_bad_cell, select_columns
+from ._files import check_dtype, check_path, select_columns
 from .standardize import RunningStats
 from .stream import ScannedStream
 
@@ -100,27 +100,17 @@ class ParquetStream(ScannedStream):
         """Validate every value and compute column statistics, one row group at a time."""
         fstats = RunningStats(self.n_features)
         tstats = RunningStats(1)
+        cells = [(self.columns.index(n), n) for n in self.feature_names + [self.target_name]]
         for g in range(len(self._rg_starts) - 1):
             a, b = int(self._rg_starts[g]), int(self._rg_starts[g + 1])
             if a == b:
                 continue
-            table = self._table_rows(a, b)
-            self._check_values(table, a)
-            X, y = self._to_numpy(table, np.float64)
-            del table
+            X, y = self._validated(self._table_rows(a, b), a, cells, "missing value (null)")
             fstats.update(X)
             tstats.update(y[:, None])
         self._feature_stats, self._target_stats = fstats, tstats
         self._scanned = True
         return self
-
-    def _check_values(self, table, rows_before: int):
-        worst = first_bad_cell(((self.columns.index(name), table.column(name))
-                                for name in self.feature_names + [self.target_name]),
-                               "missing value (null)")
-        if worst is not None:
-            i, pos, msg = worst
-            raise DataError(msg, file=self.path, row=rows_before + i + 1, column=self.columns[pos])
 
     # -- BatchStream hooks ----------------------------------------------------------
     def _check_ready(self):

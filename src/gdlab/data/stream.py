@@ -6,8 +6,9 @@ from typing import Iterator
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import DataError, ParameterError
 from . import _order
+from ._files import first_bad_cell
 from .standardize import RunningStats, Standardizer
 
 
@@ -62,15 +63,27 @@ class BatchStream:
         """Raw rows of chunk k (no standardization) as (X, y) in ``self.dtype``."""
         raise NotImplementedError
 
+    def _read_chunk_into(self, k: int, X: np.ndarray, y: np.ndarray) -> None:
+        """Write chunk k's raw rows into ``X`` and ``y`` (views of a buffer of the right
+        size); streams that can read in place override this."""
+        Xk, yk = self._read_chunk(k)
+        X[...] = Xk
+        y[...] = yk
+
     def _load_buffer(self, chunk_ids: np.ndarray, perm):
-        """Taker over the concatenated chunks, permuted by perm (None: as is)."""
-        parts = [self._read_chunk(int(k)) for k in chunk_ids]
-        if len(parts) == 1:
-            X, y = parts[0]
+        """Taker over the concatenated chunks, permuted by perm (None: as is). The chunks are
+        read one by one into one buffer (no second copy for the concatenation)."""
+        if len(chunk_ids) == 1:
+            X, y = self._read_chunk(int(chunk_ids[0]))
         else:
-            X = np.concatenate([p[0] for p in parts])
-            y = np.concatenate([p[1] for p in parts])
-        del parts
+            bounds = self._bounds()
+            sizes = [int(bounds[k + 1] - bounds[k]) for k in chunk_ids]
+            X = np.empty((sum(sizes), self.n_features), dtype=self.dtype)
+            y = np.empty(sum(sizes), dtype=self.dtype)
+            at = 0
+            for k, m in zip(chunk_ids, sizes):
+                self._read_chunk_into(int(k), X[at:at + m], y[at:at + m])
+                at += m
         if perm is None:
             return lambda lo, hi: (X[lo:hi], y[lo:hi])
         return lambda lo, hi: (X[perm[lo:hi]], y[perm[lo:hi]])
@@ -211,6 +224,29 @@ class ScannedStream(BatchStream):
 
     _feature_stats: RunningStats
     _target_stats: RunningStats
+    path: str
+    columns: list[str]
+
+    def _to_numpy(self, table, dtype) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _validated(self, table, rows_before: int, cells, null_message: str):
+        """``table`` as float64 ``(X, y)`` after refusing empty and non-finite cells, naming
+        the earliest one's row and column. ``cells`` lists ``(header position, column name in
+        the table)`` of the selected columns. Clean blocks cost one sum over the values; only
+        a failing block is searched cell by cell."""
+        cols = [(pos, table.column(name)) for pos, name in cells]
+        if not any(col.null_count for _, col in cols):
+            X, y = self._to_numpy(table, np.float64)
+            with np.errstate(over="ignore", invalid="ignore"):
+                if np.isfinite(X.sum() + y.sum()):
+                    return X, y
+        worst = first_bad_cell(cols, null_message)
+        if worst is not None:
+            i, pos, msg = worst
+            raise DataError(msg, file=self.path, row=rows_before + i + 1,
+                            column=self.columns[pos])
+        return self._to_numpy(table, np.float64)  # finite values whose sum overflowed
 
     def feature_stats(self) -> RunningStats:
         self._check_ready()

@@ -64,8 +64,7 @@ path, coef = sys.argv[1], np.array(json.loads(sys.argv[2]))
 base = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 2**20
 t0 = time.perf_counter()
 cls = ParquetStream if path.endswith(".parquet") else CSVStream
-kw = {} if cls is ParquetStream else {"chunk_rows": 65536}
-stream = cls(path, target="y", batch_size=512, buffer_chunks=4, seed=0, **kw)
+stream = cls(path, target="y", batch_size=512, buffer_chunks=4, seed=0)
 t_scan = time.perf_counter() - t0
 m = LinearRegression(batch_size=512, epochs=1, lr=0.01, tol=None).fit_stream(stream)
 t_all = time.perf_counter() - t0

@@ -64,7 +64,7 @@ def test_csv_equals_array(tmp_path, shuffle, batch_size, cache):
     kw = dict(batch_size=batch_size, shuffle=shuffle, seed=11, chunk_rows=37, buffer_chunks=3)
     c = CSVStream(p, target="y", cache=cache, **kw)
     assert c.n_samples == 500 and c.feature_names == ["x1", "x2", "x3"] and c.n_chunks == 14
-    assert (c._cache is not None) == cache
+    assert (c._row_cache is not None) == cache
     _assert_same(ArrayStream(X, y, **kw), c)
 
 
@@ -77,17 +77,18 @@ def test_csv_cache_is_unnamed_and_optional(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     folder.mkdir()
     c = CSVStream(p, target="y", cache_dir=folder, dtype=np.float32, **kw)
-    assert c._cache is not None and os.listdir(folder) == []
+    assert c._row_cache is not None and os.listdir(folder) == []
     ref = ArrayStream(X.astype(np.float32), y.astype(np.float32), **kw)
     _assert_same(ref, c)
     c.close()
-    assert c._cache is None
+    assert c._row_cache is None
     _assert_same(ref, c, epochs=(1,))
     if os.path.exists("/dev/full"):  # writes fail with ENOSPC, as on a full disk
-        monkeypatch.setattr(CSVStream, "_open_cache",
-                            lambda self: (open("/dev/full", "wb"), open("/dev/full", "wb")))
+        import tempfile
+        monkeypatch.setattr(tempfile, "TemporaryFile",
+                            lambda **kw: open("/dev/full", "wb", buffering=0))
         full = CSVStream(p, target="y", dtype=np.float32, **kw)
-        assert full._cache is None
+        assert full._row_cache is None
         _assert_same(ref, full)
     with pytest.raises(ParameterError, match="cache_dir"):
         CSVStream(p, target="y", cache_dir=tmp_path / "nowhere")
@@ -108,12 +109,17 @@ def test_csv_lines_longer_than_the_scan_block(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("shuffle", [True, False])
-@pytest.mark.parametrize("row_group_size,chunk_rows", [(37, None), (37, 37), (50, 37)])
-def test_parquet_equals_array(tmp_path, shuffle, row_group_size, chunk_rows):
+@pytest.mark.parametrize("row_group_size,chunk_rows,cache", [(37, None, True), (37, 37, False),
+                                                             (50, 37, True), (50, 37, False)])
+def test_parquet_equals_array(tmp_path, shuffle, row_group_size, chunk_rows, cache):
     X, y = _data()
     p = _write_parquet(tmp_path / "d.parquet", X, y, row_group_size)
     kw = dict(batch_size=16, shuffle=shuffle, seed=11, buffer_chunks=3)
-    s = ParquetStream(p, target="y", chunk_rows=chunk_rows, **kw)
+    s = ParquetStream(p, target="y", chunk_rows=chunk_rows, cache=cache, **kw)
+    assert (s._row_cache is not None) == cache
+    if chunk_rows is None:  # the cache makes chunks independent of row groups
+        assert s.chunk_rows == 65536  # about 2 MiB of 4 float64 columns
+        s = ParquetStream(p, target="y", chunk_rows=37, cache=cache, **kw)
     assert s.chunk_rows == 37
     _assert_same(ArrayStream(X, y, chunk_rows=37, **kw), s)
 

@@ -49,6 +49,16 @@ def check_int(value, name: str, minimum: int, allow_none: bool = False):
     return value
 
 
+#: the default chunk of file streams: rows of about this many bytes of float64 values
+CHUNK_BYTES = 2 << 20
+
+
+def default_chunk_rows(n_columns: int) -> int:
+    """Rows of about :data:`CHUNK_BYTES` of float64 values: a multiple of 1,024, at least
+    1,024 (12,288 rows for 21 columns)."""
+    return max(1024, (CHUNK_BYTES // (8 * max(1, n_columns))) // 1024 * 1024)
+
+
 def chunk_starts(n_rows: int, chunk_rows: int) -> np.ndarray:
     """Start row of every chunk plus ``n_rows`` at the end (length n_chunks + 1)."""
     starts = np.arange(0, n_rows, chunk_rows, dtype=np.int64)

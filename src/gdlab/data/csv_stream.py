@@ -7,13 +7,11 @@ of fields) and accumulates per-column mean/std.  An epoch holds at most
 ``buffer_chunks`` chunks in memory.
 
 With ``cache=True`` (the default) the scan also writes the parsed values, in the
-stream's dtype, to an unnamed temporary file (deleted by the operating system when
-the stream is closed or the process ends, even by a kill), and epochs read their
-chunks from it as binary rows: the text is parsed once, as Vowpal Wabbit's cache
-file does. It takes ``rows × (features + 1) × itemsize`` bytes of disk (about
-40 % of a CSV of float64 values written in full precision). If the disk is full
-the stream drops the cache and parses again. Without the cache a chunk is read
-by seeking to its byte offset and parsing just its bytes.
+stream's dtype, to an unnamed temporary file (:mod:`gdlab.data._cache`), and epochs
+read their chunks from it as binary rows: the text is parsed once. It takes
+``rows × (features + 1) × itemsize`` bytes of disk (about 40 % of a CSV of float64
+values written in full precision); a full disk drops it. Without the cache a chunk
+is read by seeking to its byte offset and parsing just its bytes.
 
 Limits: line breaks inside quoted fields are refused, as are lone carriage
 returns (old Mac line endings); empty lines are skipped (they are not rows).
@@ -24,18 +22,17 @@ from __future__ import annotations
 
 import csv as _pycsv
 import os
-import tempfile
 
 import numpy as np
 
 from ..errors import DataError, ParameterError
 from . import _order
+from ._cache import check_cache_args
 from ._files import check_dtype, check_path, select_columns
 from .standardize import RunningStats
 from .stream import ScannedStream
 
-_SCAN_BLOCK = 1 << 22          # bytes read per scan step: 4 MiB (pyarrow parses 1.5x faster than at 1 MiB)
-_CHUNK_BYTES = 2 << 20         # default chunk: rows of about this many bytes of float64 values
+_SCAN_BLOCK = 1 << 21          # bytes read per scan step: 2 MiB (pyarrow parses 1.2x slower at 1 MiB, no faster at 4)
 _MAX_LINE = 64 << 20           # refuse lines longer than this (bytes)
 _NL, _CR, _QUOTE = 10, 13, 34
 
@@ -86,8 +83,8 @@ class CSVStream(ScannedStream):
         self.feature_names, self.target_name = select_columns(
             self.columns, target, features, self.path)
         self.n_features = len(self.feature_names)
-        if chunk_rows is None:  # about 2 MiB of float64 values, a multiple of 1024 rows
-            chunk_rows = max(1024, (_CHUNK_BYTES // (8 * (self.n_features + 1))) // 1024 * 1024)
+        if chunk_rows is None:
+            chunk_rows = _order.default_chunk_rows(self.n_features + 1)
         self.chunk_rows = _order.check_int(chunk_rows, "chunk_rows", 1)
         # pyarrow gets positional column names, so odd or duplicate header names are harmless
         self._arrow_names = [f"c{j}" for j in range(len(self.columns))]
@@ -99,15 +96,7 @@ class CSVStream(ScannedStream):
         self._feature_stats: RunningStats | None = None
         self._target_stats: RunningStats | None = None
         self._stamp = None
-        if not isinstance(cache, (bool, np.bool_)):
-            raise ParameterError(f"cache must be True or False, got {cache!r}")
-        self.cache = bool(cache)
-        if cache_dir is not None:
-            cache_dir = os.fspath(cache_dir)
-            if not os.path.isdir(cache_dir):
-                raise ParameterError(f"cache_dir must be an existing folder, got {cache_dir!r}")
-        self.cache_dir = cache_dir
-        self._cache = None  # (X file, y file) of the parsed rows while they are complete
+        self.cache, self.cache_dir = check_cache_args(cache, cache_dir)
         if scan:
             self.scan()
 
@@ -186,8 +175,7 @@ class CSVStream(ScannedStream):
         fstats = RunningStats(self.n_features)
         tstats = RunningStats(1)
         rows = 0
-        self.close()
-        cache = self._open_cache() if self.cache else None
+        cache = self._cache_begin()
         buf = bytearray(_SCAN_BLOCK)
         with open(self.path, "rb") as f:
             f.seek(self._data_offset)
@@ -213,18 +201,12 @@ class CSVStream(ScannedStream):
                     break
         if rows == 0:
             raise DataError("no data rows: the file has only a header line", file=self.path)
-        if cache is not None:
-            try:
-                for fh in cache:
-                    fh.flush()
-            except OSError:
-                cache = self._drop(cache)
         self.n_samples = rows
         self._offsets = np.array(offsets + [st.st_size], dtype=np.int64)
         self._bounds_cache = _order.chunk_starts(rows, self.chunk_rows)
         self._feature_stats, self._target_stats = fstats, tstats
         self._stamp = (st.st_size, st.st_mtime_ns)
-        self._cache = cache
+        self._row_cache = cache
         return self
 
     def _scan_segment(self, buf: bytearray, cut: int, base: int, rows_before: int,
@@ -252,41 +234,7 @@ class CSVStream(ScannedStream):
         del table
         fstats.update(X)
         tstats.update(y[:, None])
-        if cache is not None:
-            try:
-                _write_all(cache[0], np.ascontiguousarray(X, dtype=self.dtype))
-                _write_all(cache[1], np.ascontiguousarray(y, dtype=self.dtype))
-            except OSError:  # e.g. the disk is full: parse again instead
-                cache = self._drop(cache)
-        return m, cache
-
-    @staticmethod
-    def _drop(cache) -> None:
-        for fh in cache:
-            try:
-                fh.close()
-            except OSError:
-                pass  # unflushed bytes of a full disk: the file is gone anyway
-        return None
-
-    def _open_cache(self):
-        try:
-            return tuple(tempfile.TemporaryFile(dir=self.cache_dir, prefix="gdlab-csv-cache-",
-                                                buffering=0) for _ in range(2))
-        except OSError:
-            return None
-
-    def close(self) -> None:
-        """Delete the cache file now (it also goes when the stream is garbage-collected);
-        later epochs parse the text."""
-        if self._cache is not None:
-            self._cache = self._drop(self._cache)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        return m, self._cache_add(cache, X, y)
 
     def _line_bounds(self, buf, cut: int, rows_before: int) -> tuple[np.ndarray, np.ndarray]:
         """Start/end (exclusive, before any \\r\\n) of the non-empty lines of ``buf[:cut]``."""
@@ -366,12 +314,8 @@ class CSVStream(ScannedStream):
         return self._bounds_cache
 
     def _read_chunk(self, k: int):
-        if self._cache is not None:
-            m = int(self._bounds_cache[k + 1] - self._bounds_cache[k])
-            X = np.empty((m, self.n_features), dtype=self.dtype)
-            y = np.empty(m, dtype=self.dtype)
-            self._read_chunk_into(k, X, y)
-            return X, y
+        if self._row_cache is not None:
+            return self._cached_chunk(k)
         a, b = int(self._offsets[k]), int(self._offsets[k + 1])
         with open(self.path, "rb") as f:
             f.seek(a)
@@ -387,29 +331,6 @@ class CSVStream(ScannedStream):
             raise DataError("the file changed since it was scanned; open the stream again",
                             file=self.path)
         return self._to_numpy(table, self.dtype)
-
-    def _read_chunk_into(self, k: int, X: np.ndarray, y: np.ndarray) -> None:
-        if self._cache is None:
-            return super()._read_chunk_into(k, X, y)
-        a = int(self._bounds_cache[k])
-        for fh, out, width in ((self._cache[0], X, self.n_features), (self._cache[1], y, 1)):
-            view = memoryview(out).cast("B")
-            want = view.nbytes
-            got = os.preadv(fh.fileno(), [view], a * width * out.itemsize)
-            if got != want:
-                raise DataError("the cache file of the scan is incomplete; open the stream "
-                                "again", file=self.path)
-
-
-def _write_all(fh, a: np.ndarray) -> None:
-    """Write the bytes of ``a`` to ``fh``; raises OSError (e.g. a full disk) at once
-    (``ndarray.tofile`` can lose an error of a buffered tail)."""
-    view = memoryview(a).cast("B")
-    while len(view):
-        n = fh.write(view)
-        if not n:
-            raise OSError("no bytes written")
-        view = view[n:]
 
 
 def _fill(out: np.ndarray, column) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import _order
+from ._cache import check_cache_args
 from ._files import check_dtype, check_path, select_columns
 from .standardize import RunningStats
 from .stream import ScannedStream
@@ -16,19 +17,24 @@ from .stream import ScannedStream
 class ParquetStream(ScannedStream):
     """Batches from a Parquet file; selected columns must be integer, float or boolean.
 
-    ``chunk_rows`` defaults to the number of rows of the first row group, so
-    with uniformly sized row groups (the usual ``row_group_size=...`` when
-    writing) every chunk is one row group and is read with one random access.
-    Other chunk sizes work too: a chunk then reads the row groups it overlaps.
-    ``scan()`` (run by default at construction) reads each row group once to
-    refuse nulls and NaN/inf (naming row and column) and to compute column
-    statistics.  Memory: ``buffer_chunks`` chunks plus one row group.
+    ``scan()`` (run by default at construction) reads each row group once, one
+    column at a time, to refuse nulls and NaN/inf (naming row and column) and to
+    compute column statistics.
+
+    ``cache`` and ``cache_dir``: as for :class:`~gdlab.data.CSVStream`, the scan keeps
+    the decoded rows in an unnamed temporary file that the epochs read (no decoding,
+    decompression or type conversion after the scan). ``chunk_rows`` then defaults to
+    about 2 MiB of values, as for CSV. Without the cache it defaults to the rows of the
+    first row group, so with uniformly sized row groups every chunk is one row group
+    (other sizes work too: a chunk reads the row groups it overlaps).
+    Memory: ``buffer_chunks`` chunks plus one column of a row group.
     """
 
     def __init__(self, path, target: str | None = None, features: list[str] | None = None,
                  batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
                  chunk_rows: int | None = None, buffer_chunks: int = 4, dtype=np.float64, *,
-                 standardizer=None, scan: bool = True):
+                 standardizer=None, scan: bool = True, cache: bool = True,
+                 cache_dir: str | None = None):
         import pyarrow as pa
         import pyarrow.parquet as pq
         self.path = check_path(path)
@@ -54,8 +60,10 @@ class ParquetStream(ScannedStream):
             raise DataError("no data rows", file=self.path)
         rg_rows = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
         self._rg_starts = np.concatenate(([0], np.cumsum(rg_rows))).astype(np.int64)
+        self.cache, self.cache_dir = check_cache_args(cache, cache_dir)
         if chunk_rows is None:
-            chunk_rows = max(rg_rows[0], 1)
+            chunk_rows = (_order.default_chunk_rows(self.n_features + 1) if self.cache
+                          else max(rg_rows[0], 1))
         self.chunk_rows = _order.check_int(chunk_rows, "chunk_rows", 1)
         self._bounds_cache = _order.chunk_starts(self.n_samples, self.chunk_rows)
         self._pf = pf
@@ -68,17 +76,34 @@ class ParquetStream(ScannedStream):
             self.scan()
 
     def close(self):
+        """Delete the row cache and close the file."""
+        super().close()
         self._pf.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     # -- reading -----------------------------------------------------------------
+    def _columns_into(self, a: int, b: int, X: np.ndarray, y: np.ndarray,
+                      check: bool = False) -> bool:
+        """Rows a..b-1 into ``X`` and ``y``, decoded one column of one row group at a time
+        (so at most one column's table is held besides the result). With ``check``, stops
+        and returns False at the first column holding a null."""
+        names = self.feature_names + [self.target_name]
+        g0 = int(np.searchsorted(self._rg_starts, a, side="right")) - 1
+        g1 = int(np.searchsorted(self._rg_starts, b, side="left"))
+        for g in range(g0, g1):
+            ga, gb = int(self._rg_starts[g]), int(self._rg_starts[g + 1])
+            lo, hi = max(a, ga), min(b, gb)
+            for j, name in enumerate(names):
+                col = self._pf.read_row_group(g, columns=[name]).column(0)
+                if lo > ga or hi < gb:
+                    col = col.slice(lo - ga, hi - lo)
+                if check and col.null_count:
+                    return False
+                out = X[lo - a:hi - a, j] if j < self.n_features else y[lo - a:hi - a]
+                out[...] = col.to_numpy()
+        return True
+
     def _table_rows(self, a: int, b: int):
-        """Rows a..b-1 of the selected columns as a pyarrow Table."""
+        """Rows a..b-1 of the selected columns as a pyarrow Table (to name a bad cell)."""
         g0 = int(np.searchsorted(self._rg_starts, a, side="right")) - 1
         g1 = int(np.searchsorted(self._rg_starts, b, side="left"))
         table = self._pf.read_row_groups(list(range(g0, g1)),
@@ -101,14 +126,23 @@ class ParquetStream(ScannedStream):
         fstats = RunningStats(self.n_features)
         tstats = RunningStats(1)
         cells = [(self.columns.index(n), n) for n in self.feature_names + [self.target_name]]
+        cache = self._cache_begin()
         for g in range(len(self._rg_starts) - 1):
             a, b = int(self._rg_starts[g]), int(self._rg_starts[g + 1])
             if a == b:
                 continue
-            X, y = self._validated(self._table_rows(a, b), a, cells, "missing value (null)")
+            X = np.empty((b - a, self.n_features))
+            y = np.empty(b - a)
+            clean = self._columns_into(a, b, X, y, check=True)
+            with np.errstate(over="ignore", invalid="ignore"):
+                clean = clean and np.isfinite(X.sum() + y.sum())
+            if not clean:  # name the first bad cell (or accept finite values whose sum overflowed)
+                X, y = self._validated(self._table_rows(a, b), a, cells, "missing value (null)")
             fstats.update(X)
             tstats.update(y[:, None])
+            cache = self._cache_add(cache, X, y)
         self._feature_stats, self._target_stats = fstats, tstats
+        self._row_cache = cache
         self._scanned = True
         return self
 
@@ -125,6 +159,11 @@ class ParquetStream(ScannedStream):
         return self._bounds_cache
 
     def _read_chunk(self, k: int):
+        if self._row_cache is not None:
+            return self._cached_chunk(k)
         a, b = int(self._bounds_cache[k]), int(self._bounds_cache[k + 1])
-        return self._to_numpy(self._table_rows(a, b), self.dtype)
+        X = np.empty((b - a, self.n_features), dtype=self.dtype)
+        y = np.empty(b - a, dtype=self.dtype)
+        self._columns_into(a, b, X, y)
+        return X, y
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 from . import _order
+from ._cache import RowCache
 from ._files import first_bad_cell
 from .standardize import RunningStats, Standardizer
 
@@ -227,8 +228,49 @@ class ScannedStream(BatchStream):
     path: str
     columns: list[str]
 
+    #: the scan's row cache (:mod:`gdlab.data._cache`) while it holds every row, else None
+    _row_cache: RowCache | None = None
+    cache: bool = False
+    cache_dir: str | None = None
+
     def _to_numpy(self, table, dtype) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
+
+    # -- the row cache ------------------------------------------------------------------------
+    def _cache_begin(self) -> RowCache | None:
+        """A new, empty row cache for a scan (``None`` when off or impossible)."""
+        ScannedStream.close(self)
+        return RowCache.open(self.n_features, self.dtype, self.cache_dir) if self.cache else None
+
+    @staticmethod
+    def _cache_add(cache: RowCache | None, X: np.ndarray, y: np.ndarray) -> RowCache | None:
+        return cache if cache is not None and cache.append(X, y) else None
+
+    def _read_chunk_into(self, k: int, X: np.ndarray, y: np.ndarray) -> None:
+        if self._row_cache is None:
+            return super()._read_chunk_into(k, X, y)
+        self._row_cache.read_into(int(self._bounds()[k]), X, y, self.path)
+
+    def _cached_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        bounds = self._bounds()
+        m = int(bounds[k + 1] - bounds[k])
+        X = np.empty((m, self.n_features), dtype=self.dtype)
+        y = np.empty(m, dtype=self.dtype)
+        self._read_chunk_into(k, X, y)
+        return X, y
+
+    def close(self) -> None:
+        """Delete the row cache now (it also goes when the stream is garbage-collected);
+        later epochs read the file."""
+        if self._row_cache is not None:
+            self._row_cache.close()
+            self._row_cache = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def _validated(self, table, rows_before: int, cells, null_message: str):
         """``table`` as float64 ``(X, y)`` after refusing empty and non-finite cells, naming

@@ -1,6 +1,6 @@
 """Fit a linear model from a CSV file of at least 2 GB in bounded memory (a benchmark, not a test).
 
-Run:  .venv/bin/python benchmarks/bench_out_of_core.py [--gb 2.0] [--keep]
+Run:  .venv/bin/python benchmarks/bench_out_of_core.py [--gb 2.0] [--keep] [--reuse]
 
 Writes a synthetic regression CSV (default >= 2 GB, in /tmp unless GDLAB_BENCH_DIR is set)
 and the same rows as Parquet, then, each in its own child process so that peak resident
@@ -33,7 +33,9 @@ N_FEATURES = 20
 ROWS_PER_BLOCK = 200_000
 
 
-def write_files(csv: str, parquet: str, gb: float, seed: int = 0) -> tuple[int, np.ndarray]:
+def write_files(csv: str, parquet: str, gb: float, seed: int = 0,
+                block: int = ROWS_PER_BLOCK) -> tuple[int, np.ndarray]:
+    """At least one block of rows, then blocks until the CSV has ``gb`` GB."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -44,43 +46,55 @@ def write_files(csv: str, parquet: str, gb: float, seed: int = 0) -> tuple[int, 
     schema = pa.schema([(n, pa.float64()) for n in names])
     rows = 0
     with pacsv.CSVWriter(csv, schema) as w, pq.ParquetWriter(parquet, schema) as pw:
-        while os.path.getsize(csv) < gb * 1e9:
-            X = rng.normal(size=(ROWS_PER_BLOCK, N_FEATURES))
-            y = X @ coef + 0.5 + 0.1 * rng.normal(size=ROWS_PER_BLOCK)
+        while rows == 0 or os.path.getsize(csv) < gb * 1e9:
+            X = rng.normal(size=(block, N_FEATURES))
+            y = X @ coef + 0.5 + 0.1 * rng.normal(size=block)
             table = pa.Table.from_arrays([pa.array(X[:, j]) for j in range(N_FEATURES)]
                                          + [pa.array(y)], names=names)
             w.write_table(table)
             pw.write_table(table, row_group_size=65_536)
-            rows += ROWS_PER_BLOCK
+            rows += block
     return rows, coef
 
 
 GDLAB = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 from gdlab.data import CSVStream, ParquetStream
 from gdlab.models.estimators import LinearRegression
-path, coef = sys.argv[1], np.array(json.loads(sys.argv[2]))
-base = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 2**20
-t0 = time.perf_counter()
+path, coef, warm = sys.argv[1], np.array(json.loads(sys.argv[2])), sys.argv[3]
+# the peak RSS of this process image (VmHWM; ru_maxrss would include the parent's size at fork)
+rss = lambda: int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # noqa: E731,E501
+base = rss()
 cls = ParquetStream if path.endswith(".parquet") else CSVStream
+# warm-up: the same calls on a tiny file of the same kind (first-use allocations of the
+# libraries and thread pools are not data)
+w = cls(warm + (".parquet" if cls is ParquetStream else ".csv"), target="y", batch_size=512)
+LinearRegression(batch_size=512, epochs=1, lr=0.01, tol=None).fit_stream(w)
+warmed = rss()
+t0 = time.perf_counter()
 stream = cls(path, target="y", batch_size=512, buffer_chunks=4, seed=0)
 t_scan = time.perf_counter() - t0
 m = LinearRegression(batch_size=512, epochs=1, lr=0.01, tol=None).fit_stream(stream)
 t_all = time.perf_counter() - t0
 print(json.dumps({"scan_s": t_scan, "total_s": t_all,
                   "coef_err": float(np.max(np.abs(m.coef_ - coef))),
-                  "base_rss_mb": base,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "base_rss_mb": base, "warm_rss_mb": warmed, "peak_rss_mb": rss()}))
 """
 
 PANDAS = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import SGDRegressor
-path, coef = sys.argv[1], np.array(json.loads(sys.argv[2]))
-base = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 2**20
+path, coef, warm = sys.argv[1], np.array(json.loads(sys.argv[2])), sys.argv[3]
+# the peak RSS of this process image (VmHWM; ru_maxrss would include the parent's size at fork)
+rss = lambda: int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # noqa: E731,E501
+base = rss()
+for chunk in pd.read_csv(warm + ".csv", chunksize=65536):  # warm-up, as for gdlab
+    y = chunk.pop("y").to_numpy()
+    SGDRegressor(random_state=0).partial_fit(chunk.to_numpy(), y)
+warmed = rss()
 t0 = time.perf_counter()
 m = SGDRegressor(random_state=0)
 for chunk in pd.read_csv(path, chunksize=65536):
@@ -88,12 +102,12 @@ for chunk in pd.read_csv(path, chunksize=65536):
     m.partial_fit(chunk.to_numpy(), y)
 t_all = time.perf_counter() - t0
 print(json.dumps({"total_s": t_all, "coef_err": float(np.max(np.abs(m.coef_ - coef))),
-                  "base_rss_mb": base, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "base_rss_mb": base, "warm_rss_mb": warmed, "peak_rss_mb": rss()}))
 """
 
 
-def child(code: str, path: str, coef: np.ndarray) -> dict | None:
-    p = subprocess.run([sys.executable, "-c", code, path, json.dumps(coef.tolist())],
+def child(code: str, path: str, coef: np.ndarray, warm: str) -> dict | None:
+    p = subprocess.run([sys.executable, "-c", code, path, json.dumps(coef.tolist()), warm],
                        capture_output=True, text=True)
     if p.returncode:
         print(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed")
@@ -105,42 +119,59 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gb", type=float, default=2.0)
     ap.add_argument("--keep", action="store_true", help="keep the files afterwards")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use the files a --keep run left (same --gb) instead of writing them")
     args = ap.parse_args()
     folder = os.environ.get("GDLAB_BENCH_DIR", "/tmp")
     csv = os.path.join(folder, f"gdlab_bench_{args.gb:g}gb.csv")
     parquet = csv[:-4] + ".parquet"
     t = time.perf_counter()
-    rows, coef = write_files(csv, parquet, args.gb)
+    if args.reuse and os.path.exists(csv) and os.path.exists(parquet):
+        import pyarrow.parquet as pq
+        rows = pq.ParquetFile(parquet).metadata.num_rows
+        coef = np.random.default_rng(0).normal(size=N_FEATURES)  # write_files' first draw
+    else:
+        rows, coef = write_files(csv, parquet, args.gb)
     size = os.path.getsize(csv)
     mb = size / 1e6
     print(f"wrote {csv}: {size / 1e9:.2f} GB, {rows:,} rows x {N_FEATURES + 1} columns, and "
           f"the same as Parquet ({os.path.getsize(parquet) / 1e9:.2f} GB) in "
           f"{time.perf_counter() - t:.0f} s")
+    warm = os.path.join(folder, "gdlab_bench_warm")
+    write_files(warm + ".csv", warm + ".parquet", 0.0, seed=1, block=5000)
     try:
-        runs = {"gdlab CSV (scan + 1 epoch)": child(GDLAB, csv, coef),
-                "gdlab Parquet (scan + 1 epoch)": child(GDLAB, parquet, coef)}
+        runs = {"gdlab CSV (scan + 1 epoch)": child(GDLAB, csv, coef, warm),
+                "gdlab Parquet (scan + 1 epoch)": child(GDLAB, parquet, coef, warm)}
         try:
             import pandas  # noqa: F401
-            runs["sklearn partial_fit over pandas chunks"] = child(PANDAS, csv, coef)
+            runs["sklearn partial_fit over pandas chunks"] = child(PANDAS, csv, coef, warm)
         except ImportError:
             print("pandas is not installed: the scikit-learn peer is skipped")
     finally:
+        for p in (warm + ".csv", warm + ".parquet"):
+            os.unlink(p)
         if not args.keep:
             for p in (csv, parquet):
                 os.unlink(p)
+    for name, r in runs.items():
+        print(f"{name}: {json.dumps(r)}")
     ref = runs.get("sklearn partial_fit over pandas chunks")
-    print("\n(peak RSS includes the libraries; 'RSS after imports' is what the process held "
-          "before reading any data)")
-    print(f"{'method':<40} {'seconds':>8} {'MB/s of CSV':>12} {'RSS after imports':>18} "
-          f"{'peak RSS MB':>12} {'coef err':>9} {'speed vs pandas':>16} {'peak vs pandas':>15}")
+    print("\n(peak RSS includes the libraries; 'warm RSS' is what the process held after its "
+          "imports and the same calls on a tiny file, before the data; 'data MB' = peak - warm)")
+    print(f"{'method':<40} {'seconds':>8} {'MB/s of CSV':>12} {'warm RSS':>9} "
+          f"{'peak RSS':>9} {'data MB':>8} {'coef err':>9} {'speed vs pandas':>16} "
+          f"{'peak vs pandas':>15} {'data vs pandas':>15}")
     for name, r in runs.items():
         if r is None:
             continue
+        data = r["peak_rss_mb"] - r["warm_rss_mb"]
         speed = f"{ref['total_s'] / r['total_s']:.2f}x" if ref else "-"
         mem = f"{r['peak_rss_mb'] / ref['peak_rss_mb']:.2f}x" if ref else "-"
+        ref_data = ref["peak_rss_mb"] - ref["warm_rss_mb"] if ref else 0
+        dmem = f"{data / ref_data:.2f}x" if ref_data > 0 else "-"
         print(f"{name:<40} {r['total_s']:8.1f} {mb / r['total_s']:12.0f} "
-              f"{r['base_rss_mb']:18.0f} {r['peak_rss_mb']:12.0f} {r['coef_err']:9.1e} "
-              f"{speed:>16} {mem:>15}")
+              f"{r['warm_rss_mb']:9.0f} {r['peak_rss_mb']:9.0f} {data:8.0f} "
+              f"{r['coef_err']:9.1e} {speed:>16} {mem:>15} {dmem:>15}")
     gd = runs["gdlab CSV (scan + 1 epoch)"]
     if gd:
         verdict = "under" if gd["peak_rss_mb"] < 400 else "OVER"

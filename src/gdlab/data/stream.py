@@ -87,7 +87,7 @@ class BatchStream:
                 at += m
         if perm is None:
             return lambda lo, hi: (X[lo:hi], y[lo:hi])
-        return lambda lo, hi: (X[perm[lo:hi]], y[perm[lo:hi]])
+        return lambda lo, hi: _take(X, y, perm[lo:hi])
 
     # -- public API -------------------------------------------------------------
     @property
@@ -212,7 +212,7 @@ class ArrayStream(BatchStream):
             rows = np.concatenate([np.arange(bounds[k], bounds[k + 1]) for k in chunk_ids])
             if perm is not None:
                 rows = rows[perm]
-        return lambda lo, hi: (self.X[rows[lo:hi]], self.y[rows[lo:hi]])
+        return lambda lo, hi: _take(self.X, self.y, rows[lo:hi])
 
     def feature_stats(self) -> RunningStats:
         return RunningStats(self.n_features).update(self.X) if self.chunk_rows >= self.n_samples \
@@ -297,6 +297,12 @@ class ScannedStream(BatchStream):
     def target_stats(self) -> RunningStats:
         self._check_ready()
         return self._target_stats.copy()
+
+
+def _take(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``idx`` of X and y: ``np.take`` copies whole rows about twice as fast as
+    ``X[idx]`` (same values)."""
+    return np.take(X, idx, axis=0), np.take(y, idx, axis=0)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

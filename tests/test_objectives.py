@@ -709,10 +709,18 @@ def test_bad_data_raises_data_error():
 
 
 @pytest.mark.parametrize("loss", ["mse", "rmse", "half_mse"])
-@pytest.mark.parametrize("k,intercept", [(1, True), (3, False)])
-def test_fused_full_batch_pass_equals_the_plain_one(loss, k, intercept, monkeypatch):
-    """Large batches take one threaded pass over X; it must give the plain pass's numbers."""
+@pytest.mark.parametrize("k,intercept", [(1, True), (3, False), (1, False)])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fused_full_batch_pass_equals_the_plain_one(loss, k, intercept, compiled, monkeypatch):
+    """Large batches take one threaded pass over X (compiled with numba for one target);
+    it must give the plain pass's numbers."""
     import gdlab.models.objectives as O
+    from gdlab.models import kernels
+
+    if compiled and not kernels.numba_available():
+        pytest.skip("numba not installed")
+    if not compiled:
+        monkeypatch.setattr(kernels, "linear_pass", lambda: None)
 
     rng = np.random.default_rng(5)
     n, d = 3000, 40

@@ -26,6 +26,9 @@ the Python path. The kernel is used for linear and logistic objectives with plai
 rounding (tests compare both).
 
 Compilation happens once per dtype on first use and is cached on disk (``cache=True``).
+
+:func:`linear_pass` is the second kernel here: the full-batch loss and gradient of a
+one-target linear model in one pass over X (see ``LinearObjective``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ CODES = {0: "", 1: "diverged", 2: "no_gradient", 3: "converged"}
 _KINDS = {"mse": 0, "half_mse": 1, "rmse": 2, "logistic": 3}
 
 _kernel = None
+_pass_kernel = None
 
 
 def numba_available() -> bool:
@@ -150,6 +154,47 @@ def _build():
         out[5] = gn
 
     return sweep
+
+
+def linear_pass():
+    """The compiled full-batch pass of a one-target linear model, or ``None`` without numba.
+
+    ``kernel(X, y, w, b, lo, hi, G) -> (S, s)`` reads rows ``lo .. hi-1`` of X once: for
+    each row the residual e = x·w + b − y, then S = Σe², s = Σe and G = Σ e·x (G, float64
+    of length d, is overwritten), all accumulated in float64 (each row is in cache for its
+    second use, so the pass streams X from memory once, at the speed of a single X @ w).
+    It releases the GIL, so :class:`~gdlab.models.objectives.LinearObjective` runs a few row
+    ranges on threads."""
+    global _pass_kernel
+    if _pass_kernel is None:
+        if not numba_available():
+            return None
+        _pass_kernel = _build_pass()
+    return _pass_kernel
+
+
+def _build_pass():
+    import numba
+
+    @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+    def linear_pass(X, y, w, b, lo, hi, G):
+        d = X.shape[1]
+        for j in range(d):
+            G[j] = 0.0
+        S = 0.0
+        s = 0.0
+        for i in range(lo, hi):
+            z = 0.0
+            for j in range(d):
+                z += X[i, j] * w[j]
+            e = z + b - y[i]
+            S += e * e
+            s += e
+            for j in range(d):
+                G[j] += e * X[i, j]
+        return S, s
+
+    return linear_pass
 
 
 class SGDSweep:

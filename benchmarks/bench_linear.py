@@ -16,8 +16,8 @@ method runs without its own scaling (gdlab ``standardize=False``).
    that scores after every epoch; then a clean run of exactly that many epochs (no scoring
    inside) is timed, best of ``--repeat``, and its R^2 checked:
 
-   * gdlab ``LinearRegression`` full batch (plain GD, lr 0.3) and mini-batch (batch 1024,
-     lr 0.05, shuffled);
+   * gdlab ``LinearRegression`` full batch (plain GD, lr 0.3; and heavy-ball momentum 0.3,
+     PyTorch's SGD momentum) and mini-batch (batch 1024, lr 0.05, shuffled);
    * scikit-learn ``SGDRegressor`` with its defaults (invscaling eta0=0.01, shuffled) and
      with ``average=True`` (averaged SGD, its best setting here), epochs via ``max_iter``
      with ``tol=None`` (at most 16 epochs are tried);
@@ -85,10 +85,10 @@ def lstsq_r2(X, y, Xt, yt) -> float:
 
 # ---- the methods: each is ``fit(k) -> predict`` (k epochs from scratch) -----------------------
 
-def gdlab_method(X, y, batch, lr):
+def gdlab_method(X, y, batch, lr, momentum=0.0):
     def fit(k):
         m = LinearRegression(batch_size=batch, lr=lr, epochs=k, tol=None, standardize=False,
-                             seed=0).fit(X, y)
+                             seed=0, optimizer_options={"momentum": momentum}).fit(X, y)
         return m.predict
     return fit
 
@@ -206,6 +206,8 @@ def main() -> int:
     rows = []
     results = {}
     methods = [("gdlab full batch (GD, lr 0.3)", gdlab_method(X, y, None, LR_FULL)),
+               ("gdlab full batch (momentum 0.3, lr 0.3)",
+                gdlab_method(X, y, None, LR_FULL, momentum=0.3)),
                (f"gdlab mini-batch {BATCH} (SGD, lr {LR_MINI})",
                 gdlab_method(X, y, BATCH, LR_MINI))]
     sk = peer("sklearn")

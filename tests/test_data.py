@@ -398,3 +398,17 @@ def test_make_classification_blobs():
     assert (nearest == y).mean() > 0.98
     X1, y1 = make_classification_blobs(n_samples=10, n_features=1, seed=0)
     assert X1.shape == (10, 1)
+
+
+def test_array_stream_without_validation_takes_checked_arrays_only():
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.arange(6.0)
+    s = ArrayStream(X, y, batch_size=4, seed=1, validate=False)
+    assert s.X is X and s.feature_names == ["x1", "x2"]
+    ref = ArrayStream(X, y, batch_size=4, seed=1)
+    for (a, b), (c, d) in zip(s.batches(0), ref.batches(0)):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
+    for bad in ((np.asfortranarray(X), y), (X, y.astype(np.float32)), (X, y[:5]),
+                (X.astype(int), y)):
+        with pytest.raises(ParameterError, match="validate=False"):
+            ArrayStream(*bad, validate=False)

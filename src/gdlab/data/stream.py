@@ -177,14 +177,26 @@ class ArrayStream(BatchStream):
     exactly.  X is validated like scikit-learn's ``check_X_y``; float32 input
     stays float32, anything else becomes float64, and y gets X's dtype.
     Batches are read-only views or copies; the arrays are not copied up front.
+    ``validate=False`` skips the checks (one pass over X for non-finite values) for
+    arrays the caller has already validated.
     """
 
     def __init__(self, X, y, batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
                  chunk_rows: int | None = None, buffer_chunks: int = 4, *,
                  feature_names: list[str] | None = None, target_name: str = "y",
-                 standardizer: Standardizer | None = None):
+                 standardizer: Standardizer | None = None, validate: bool = True):
         from ._validate import check_X_y
-        self.X, self.y, self.feature_names = check_X_y(X, y, feature_names, target_name)
+        if validate:
+            self.X, self.y, self.feature_names = check_X_y(X, y, feature_names, target_name)
+        else:  # the caller checked them (the estimators, after scikit-learn's validate_data)
+            if not (isinstance(X, np.ndarray) and isinstance(y, np.ndarray) and X.ndim == 2
+                    and X.dtype in (np.float32, np.float64) and y.dtype == X.dtype
+                    and len(y) == len(X) and X.flags.c_contiguous):
+                raise ParameterError("validate=False needs a C-contiguous 2-D float X and a "
+                                     "y of the same dtype and length")
+            self.X, self.y = X, y
+            self.feature_names = ([f"x{j + 1}" for j in range(X.shape[1])]
+                                  if feature_names is None else list(feature_names))
         self.target_name = target_name
         self.n_samples, self.n_features = self.X.shape
         self.dtype = self.X.dtype

@@ -190,7 +190,8 @@ class _GDEstimator(BaseEstimator):
             Xs, yt = Xs[ti], yt[ti]
         stream = ArrayStream(Xs, yt.astype(dtype, copy=False), batch_size=self.batch_size,
                              shuffle=self.shuffle, seed=self.seed if self.seed is not None else 0,
-                             standardizer=self.scaler_ if per_batch else None)
+                             standardizer=self.scaler_ if per_batch else None,
+                             validate=not (isinstance(Xs, np.ndarray) and Xs.flags.c_contiguous))
         return self._train(stream, validation, partial=partial)
 
     def _train(self, stream: Any, validation: Any, *, partial: bool = False,

@@ -175,8 +175,29 @@ class CSVStream(ScannedStream):
         fstats = RunningStats(self.n_features)
         tstats = RunningStats(1)
         rows = 0
-        cache = self._cache_begin()
+        folder = self._folder(fstats, tstats)
         buf = bytearray(_SCAN_BLOCK)
+        try:
+            rows = self._scan_file(buf, offsets, folder)
+        except BaseException:
+            folder.abandon()
+            raise
+        cache = folder.finish()
+        if rows == 0:
+            if cache is not None:
+                cache.close()
+            raise DataError("no data rows: the file has only a header line", file=self.path)
+        self.n_samples = rows
+        self._offsets = np.array(offsets + [st.st_size], dtype=np.int64)
+        self._bounds_cache = _order.chunk_starts(rows, self.chunk_rows)
+        self._feature_stats, self._target_stats = fstats, tstats
+        self._stamp = (st.st_size, st.st_mtime_ns)
+        self._row_cache = cache
+        return self
+
+    def _scan_file(self, buf: bytearray, offsets: list, folder) -> int:
+        """Read the file in blocks of whole lines and scan each; returns the row count."""
+        rows = 0
         with open(self.path, "rb") as f:
             f.seek(self._data_offset)
             seg_offset = self._data_offset
@@ -191,31 +212,22 @@ class CSVStream(ScannedStream):
                 end = have + got
                 cut = end if not got else buf.rfind(b"\n", 0, end) + 1
                 if cut:
-                    m, cache = self._scan_segment(buf, cut, seg_offset, rows, offsets, fstats,
-                                                  tstats, cache)
-                    rows += m
+                    rows += self._scan_segment(buf, cut, seg_offset, rows, offsets, folder)
                     seg_offset += cut
                     buf[:end - cut] = buf[cut:end]
                 have = end - cut
                 if not got:
                     break
-        if rows == 0:
-            raise DataError("no data rows: the file has only a header line", file=self.path)
-        self.n_samples = rows
-        self._offsets = np.array(offsets + [st.st_size], dtype=np.int64)
-        self._bounds_cache = _order.chunk_starts(rows, self.chunk_rows)
-        self._feature_stats, self._target_stats = fstats, tstats
-        self._stamp = (st.st_size, st.st_mtime_ns)
-        self._row_cache = cache
-        return self
+        return rows
 
     def _scan_segment(self, buf: bytearray, cut: int, base: int, rows_before: int,
-                      offsets: list, fstats: RunningStats, tstats: RunningStats, cache):
-        """Scan the whole lines ``buf[:cut]``; returns (rows, cache or None if it failed)."""
+                      offsets: list, folder) -> int:
+        """Scan the whole lines ``buf[:cut]`` (their values go to ``folder``); returns the
+        number of rows."""
         starts, ends = self._line_bounds(buf, cut, rows_before)
         m = len(starts)
         if m == 0:
-            return 0, cache
+            return 0
         first = (-rows_before) % self.chunk_rows  # lines that start a chunk: first, +chunk_rows...
         offsets.extend((base + starts[first::self.chunk_rows]).tolist())
         import pyarrow as pa
@@ -232,9 +244,8 @@ class CSVStream(ScannedStream):
                                [(int(c[1:]), c) for c in self._feature_cols + [self._target_col]],
                                "empty cell (missing value)")
         del table
-        fstats.update(X)
-        tstats.update(y[:, None])
-        return m, self._cache_add(cache, X, y)
+        folder.add(X, y)
+        return m
 
     def _line_bounds(self, buf, cut: int, rows_before: int) -> tuple[np.ndarray, np.ndarray]:
         """Start/end (exclusive, before any \\r\\n) of the non-empty lines of ``buf[:cut]``."""

@@ -126,23 +126,27 @@ class ParquetStream(ScannedStream):
         fstats = RunningStats(self.n_features)
         tstats = RunningStats(1)
         cells = [(self.columns.index(n), n) for n in self.feature_names + [self.target_name]]
-        cache = self._cache_begin()
-        for g in range(len(self._rg_starts) - 1):
-            a, b = int(self._rg_starts[g]), int(self._rg_starts[g + 1])
-            if a == b:
-                continue
-            X = np.empty((b - a, self.n_features))
-            y = np.empty(b - a)
-            clean = self._columns_into(a, b, X, y, check=True)
-            with np.errstate(over="ignore", invalid="ignore"):
-                clean = clean and np.isfinite(X.sum() + y.sum())
-            if not clean:  # name the first bad cell (or accept finite values whose sum overflowed)
-                X, y = self._validated(self._table_rows(a, b), a, cells, "missing value (null)")
-            fstats.update(X)
-            tstats.update(y[:, None])
-            cache = self._cache_add(cache, X, y)
+        folder = self._folder(fstats, tstats)
+        try:
+            for g in range(len(self._rg_starts) - 1):
+                a, b = int(self._rg_starts[g]), int(self._rg_starts[g + 1])
+                if a == b:
+                    continue
+                X = np.empty((b - a, self.n_features))
+                y = np.empty(b - a)
+                clean = self._columns_into(a, b, X, y, check=True)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    clean = clean and np.isfinite(X.sum() + y.sum())
+                if not clean:  # name the first bad cell (or accept finite values whose sum
+                    # overflowed)
+                    X, y = self._validated(self._table_rows(a, b), a, cells,
+                                           "missing value (null)")
+                folder.add(X, y)
+        except BaseException:
+            folder.abandon()
+            raise
+        self._row_cache = folder.finish()
         self._feature_stats, self._target_stats = fstats, tstats
-        self._row_cache = cache
         self._scanned = True
         return self
 

@@ -258,6 +258,9 @@ class ScannedStream(BatchStream):
     def _cache_add(cache: RowCache | None, X: np.ndarray, y: np.ndarray) -> RowCache | None:
         return cache if cache is not None and cache.append(X, y) else None
 
+    def _folder(self, fstats: RunningStats, tstats: RunningStats) -> "_Folder":
+        return _Folder(fstats, tstats, self._cache_begin())
+
     def _read_chunk_into(self, k: int, X: np.ndarray, y: np.ndarray) -> None:
         if self._row_cache is None:
             return super()._read_chunk_into(k, X, y)
@@ -309,6 +312,50 @@ class ScannedStream(BatchStream):
     def target_stats(self) -> RunningStats:
         self._check_ready()
         return self._target_stats.copy()
+
+
+class _Folder:
+    """Folds a scan's validated blocks into the column statistics and the row cache on one
+    background thread, block after block in order, while the scan parses the next block
+    (numpy and file writes release the GIL)."""
+
+    def __init__(self, fstats: RunningStats, tstats: RunningStats, cache: RowCache | None):
+        from concurrent.futures import ThreadPoolExecutor
+        self.fstats, self.tstats, self.cache = fstats, tstats, cache
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdlab-scan")
+        self._pending = None
+
+    def _fold(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.fstats.update(X)
+        self.tstats.update(y[:, None])
+        self.cache = ScannedStream._cache_add(self.cache, X, y)
+
+    def add(self, X: np.ndarray, y: np.ndarray) -> None:
+        self._wait()
+        self._pending = self._pool.submit(self._fold, X, y)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def finish(self) -> RowCache | None:
+        """Wait for the last block; the row cache (``None`` if it failed or is off)."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+        return self.cache
+
+    def abandon(self) -> None:
+        """The scan failed: stop and delete the cache."""
+        try:
+            self._wait()
+        except Exception:  # noqa: BLE001 - the scan's own error is the one to report
+            pass
+        self._pool.shutdown()
+        if self.cache is not None:
+            self.cache.close()
 
 
 def _take(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -133,7 +133,8 @@ def main() -> int:
     csv = os.path.join(folder, f"gdlab_bench_{args.gb:g}gb.csv")
     parquet = csv[:-4] + ".parquet"
     t = time.perf_counter()
-    if args.reuse and os.path.exists(csv) and os.path.exists(parquet):
+    reused = args.reuse and os.path.exists(csv) and os.path.exists(parquet)
+    if reused:
         import pyarrow.parquet as pq
         rows = pq.ParquetFile(parquet).metadata.num_rows
         coef = np.random.default_rng(0).normal(size=N_FEATURES)  # write_files' first draw
@@ -141,9 +142,9 @@ def main() -> int:
         rows, coef = write_files(csv, parquet, args.gb)
     size = os.path.getsize(csv)
     mb = size / 1e6
-    print(f"wrote {csv}: {size / 1e9:.2f} GB, {rows:,} rows x {N_FEATURES + 1} columns, and "
-          f"the same as Parquet ({os.path.getsize(parquet) / 1e9:.2f} GB) in "
-          f"{time.perf_counter() - t:.0f} s")
+    print(f"{'reused' if reused else 'wrote'} {csv}: {size / 1e9:.2f} GB, {rows:,} rows x "
+          f"{N_FEATURES + 1} columns, and the same as Parquet "
+          f"({os.path.getsize(parquet) / 1e9:.2f} GB) in {time.perf_counter() - t:.0f} s")
     warm = os.path.join(folder, "gdlab_bench_warm")
     write_files(warm + ".csv", warm + ".parquet", 0.0, seed=1, block=5000)
     jobs = {"gdlab CSV (scan + 1 epoch)": (GDLAB, csv),

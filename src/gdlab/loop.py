@@ -203,12 +203,8 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
                 stepped = batch if done == k else (batch[0][:done], batch[1][:done])
                 rs_after = dict(state.rule_state)
                 state.rule_state.update(rs_before)
-                info = StepInfo(t, x_before, F, G, GN, lr, stepped, elapsed)
-                reason = None
-                for cb in callbacks:
-                    reason = cb(info)
-                    if reason:
-                        break
+                reason = _run_callbacks(callbacks, StepInfo(t, x_before, F, G, GN, lr, stepped,
+                                                            elapsed))
                 if reason:  # stopped before this segment, as the loop stops before an update
                     x[...] = x_before
                     detail = str(reason)
@@ -298,12 +294,7 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
             _finish(status, active, TIME_LIMIT)
             break
         if callbacks:
-            info = StepInfo(t, x, F, G, GN, lr, batch, elapsed)
-            reason = None
-            for cb in callbacks:
-                reason = cb(info)
-                if reason:
-                    break
+            reason = _run_callbacks(callbacks, StepInfo(t, x, F, G, GN, lr, batch, elapsed))
             if reason:
                 detail = str(reason)
                 _finish(status, active, STOPPED)
@@ -345,6 +336,15 @@ def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
     return LoopOutput(x=x, fun=F, grad=G, grad_norm=GN, nit=nit.copy(), status=status, step=t,
                       history=history, state=state, elapsed=elapsed, stop_detail=detail,
                       diverged_step=diverged_step)
+
+
+def _run_callbacks(callbacks: tuple[Callback, ...], info: StepInfo) -> str | None:
+    """The first stop reason a callback returns, or None (the rest are not called)."""
+    for cb in callbacks:
+        reason = cb(info)
+        if reason:
+            return reason
+    return None
 
 
 def _row_norms(g: np.ndarray) -> np.ndarray:

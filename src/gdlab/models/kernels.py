@@ -18,7 +18,7 @@ for each sample (x, y) in order, at the current parameters (β, b):
 * PyTorch's SGD step: g = (c·x + l2·β, c) + weight_decay·θ, θ ← θ − lr_t·g.
 
 :func:`gdlab.loop.descend` drives a sweep as one loop step per segment
-(see ``Sweep`` there); :func:`gdlab.train.train` cuts the segments at epoch ends and
+(its module docstring says how); :func:`gdlab.train.train` cuts the segments at epoch ends and
 checkpoint steps, so epochs, early stopping, checkpoints and exact resume work as with
 the Python path. The kernel is used for linear and logistic objectives with plain SGD
 (no momentum, not maximizing) when numba is installed (the optional extra

@@ -91,6 +91,8 @@ def test_order_scheme_is_the_documented_one():
     expected = np.concatenate(rows)
     got = np.concatenate([yb for _, yb in s.batches(epoch)]).astype(int)
     np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.concatenate([xb for xb, _ in s.batches(epoch)]),
+                                  X[expected])
 
 
 def test_full_batch():

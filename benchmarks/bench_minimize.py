@@ -25,6 +25,7 @@ import numpy as np
 
 import gdlab
 from _common import best_of as _best_of
+from _common import header
 from gdlab import Function
 
 FORMULA = "x**2 + 2*x*y + 3 + cos(x + 2*y) + 2*y**2"  # the lecture's formula made bounded below
@@ -112,7 +113,7 @@ def main() -> None:
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
-    print(f"gdlab {gdlab.__version__} minimize benchmark  (numpy {np.__version__})")
+    header("gdlab minimize benchmark")
     print(f"{'case':<{w0}}  {'result':>{w1}}  notes")
     print(f"{'-' * w0}  {'-' * w1}  {'-' * 40}")
     for a, b, c in rows:

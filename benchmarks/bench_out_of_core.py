@@ -34,6 +34,8 @@ import time
 
 import numpy as np
 
+from _common import header
+
 N_FEATURES = 20
 ROWS_PER_BLOCK = 200_000
 
@@ -129,6 +131,8 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true",
                     help="use the files a --keep run left (same --gb) instead of writing them")
     args = ap.parse_args()
+    header(f"gdlab out-of-core benchmark: a {args.gb:g} GB CSV and the same rows as Parquet",
+           ("sklearn", "pandas"))
     folder = os.environ.get("GDLAB_BENCH_DIR", "/tmp")
     csv = os.path.join(folder, f"gdlab_bench_{args.gb:g}gb.csv")
     parquet = csv[:-4] + ".parquet"

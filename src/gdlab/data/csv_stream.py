@@ -324,9 +324,7 @@ class CSVStream(ScannedStream):
             self.scan()
         return self._bounds_cache
 
-    def _read_chunk(self, k: int):
-        if self._row_cache is not None:
-            return self._cached_chunk(k)
+    def _read_file_chunk(self, k: int):
         a, b = int(self._offsets[k]), int(self._offsets[k + 1])
         with open(self.path, "rb") as f:
             f.seek(a)

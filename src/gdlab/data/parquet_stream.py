@@ -162,9 +162,7 @@ class ParquetStream(ScannedStream):
     def _bounds(self):
         return self._bounds_cache
 
-    def _read_chunk(self, k: int):
-        if self._row_cache is not None:
-            return self._cached_chunk(k)
+    def _read_file_chunk(self, k: int):
         a, b = int(self._bounds_cache[k]), int(self._bounds_cache[k + 1])
         X = np.empty((b - a, self.n_features), dtype=self.dtype)
         y = np.empty(b - a, dtype=self.dtype)

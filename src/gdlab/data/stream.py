@@ -249,30 +249,31 @@ class ScannedStream(BatchStream):
         raise NotImplementedError
 
     # -- the row cache ------------------------------------------------------------------------
-    def _cache_begin(self) -> RowCache | None:
-        """A new, empty row cache for a scan (``None`` when off or impossible)."""
-        ScannedStream.close(self)
-        return RowCache.open(self.n_features, self.dtype, self.cache_dir) if self.cache else None
-
-    @staticmethod
-    def _cache_add(cache: RowCache | None, X: np.ndarray, y: np.ndarray) -> RowCache | None:
-        return cache if cache is not None and cache.append(X, y) else None
-
     def _folder(self, fstats: RunningStats, tstats: RunningStats) -> "_Folder":
-        return _Folder(fstats, tstats, self._cache_begin())
+        """What a scan hands its validated blocks to: the statistics and a new, empty row
+        cache (none when off or impossible)."""
+        ScannedStream.close(self)
+        cache = RowCache.open(self.n_features, self.dtype, self.cache_dir) if self.cache else None
+        return _Folder(fstats, tstats, cache)
+
+    def _read_file_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+        """Chunk k read from the file itself (no cache)."""
+        raise NotImplementedError
+
+    def _read_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._row_cache is None:
+            return self._read_file_chunk(k)
+        bounds = self._bounds()
+        m = int(bounds[k + 1] - bounds[k])
+        X = np.empty((m, self.n_features), dtype=self.dtype)
+        y = np.empty(m, dtype=self.dtype)
+        self._row_cache.read_into(int(bounds[k]), X, y, self.path)
+        return X, y
 
     def _read_chunk_into(self, k: int, X: np.ndarray, y: np.ndarray) -> None:
         if self._row_cache is None:
             return super()._read_chunk_into(k, X, y)
         self._row_cache.read_into(int(self._bounds()[k]), X, y, self.path)
-
-    def _cached_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        bounds = self._bounds()
-        m = int(bounds[k + 1] - bounds[k])
-        X = np.empty((m, self.n_features), dtype=self.dtype)
-        y = np.empty(m, dtype=self.dtype)
-        self._read_chunk_into(k, X, y)
-        return X, y
 
     def close(self) -> None:
         """Delete the row cache now (it also goes when the stream is garbage-collected);
@@ -328,7 +329,8 @@ class _Folder:
     def _fold(self, X: np.ndarray, y: np.ndarray) -> None:
         self.fstats.update(X)
         self.tstats.update(y[:, None])
-        self.cache = ScannedStream._cache_add(self.cache, X, y)
+        if self.cache is not None and not self.cache.append(X, y):
+            self.cache = None  # the write failed (it closed itself): the file is read again
 
     def add(self, X: np.ndarray, y: np.ndarray) -> None:
         self._wait()

@@ -780,7 +780,20 @@ class LinearObjective(Objective):
 # Logistic regression
 # ---------------------------------------------------------------------------
 
-class LogisticObjective(Objective):
+class _LinearClassifierObjective(Objective):
+    """Shared by the logistic and softmax objectives: logits from one linear layer
+    (``_logits``)."""
+
+    def _logits(self, p, X):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decision_function(self, params, X) -> np.ndarray:
+        """Logits XW + b: shape (n,) for the logistic model, (n, n_classes) for softmax."""
+        p = self._check_params(params)
+        return self._logits(p, _as_X(X, self.n_features, p.dtype))
+
+
+class LogisticObjective(_LinearClassifierObjective):
     r"""Binary logistic regression: mean cross-entropy on labels y ∈ {0, 1}.
 
     With logits z = Xw + b and p = σ(z)::
@@ -863,11 +876,6 @@ class LogisticObjective(Objective):
         """Probabilities P(y = 1 | x) = σ(Xw + b), shape (n,)."""
         return super().predict_raw(params, X)
 
-    def decision_function(self, params, X) -> np.ndarray:
-        """Logits z = Xw + b, shape (n,)."""
-        p = self._check_params(params)
-        return self._logits(p, _as_X(X, self.n_features, p.dtype))
-
     def predict(self, params, X) -> np.ndarray:
         """Labels 0/1 (1 where z > 0, i.e. p > 1/2), as intp."""
         return (self.decision_function(params, X) > 0).astype(np.intp)
@@ -922,7 +930,7 @@ def _softmax_xent_value(Z, kind, Y, n):
     return (np.log(Z.sum(axis=1)).sum() - zy_sum) / n
 
 
-class SoftmaxObjective(Objective):
+class SoftmaxObjective(_LinearClassifierObjective):
     r"""Multinomial logistic (softmax) regression with mean cross-entropy.
 
     With logits Z = XW + b (n×K), P = softmax(Z) row-wise and Y the one-hot
@@ -989,11 +997,6 @@ class SoftmaxObjective(Objective):
     def predict_raw(self, params, X) -> np.ndarray:
         """Class probabilities softmax(XW + b), shape (n, n_classes)."""
         return super().predict_raw(params, X)
-
-    def decision_function(self, params, X) -> np.ndarray:
-        """Logits XW + b, shape (n, n_classes)."""
-        p = self._check_params(params)
-        return self._logits(p, _as_X(X, self.n_features, p.dtype))
 
     def predict(self, params, X) -> np.ndarray:
         """Most probable class per row (intp)."""

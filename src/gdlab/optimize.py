@@ -136,8 +136,10 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
         x=out.x[best].copy(), fun=float(funs[best]), grad=out.grad[best].copy(),
         nit=int(out.nit[best]), converged=bool(converged[best]), reason=reasons[best],
         history=history, variables=tuple(names), maximize=maximize, status=out.status[best],
-        lr_hint=lr_hint, elapsed=out.elapsed, optimizer=opt_info, best=best)
+        lr_hint=lr_hint, elapsed=out.elapsed, optimizer=opt_info, best=best,
+        diverged_step=int(out.diverged_step[best]) if out.diverged_step[best] >= 0 else None)
     if n > 1:
+        res.diverged_steps = out.diverged_step.copy()
         res.xs, res.funs, res.grads = out.x, funs, out.grad
         res.nits, res.reasons, res.statuses = out.nit, reasons, list(out.status)
         res.converged_all = converged

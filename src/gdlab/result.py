@@ -1,11 +1,45 @@
-"""What a descent run returns: :class:`Result` and its bounded :class:`History`."""
+"""What a descent run returns: the :class:`Status` of each run, :class:`Result` and its
+bounded :class:`History`."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+
+class Status(enum.StrEnum):
+    """Why a run (one row of the loop) stopped: the one list of stop statuses in gdlab.
+
+    A ``StrEnum``: each member equals its lower-case name as text (``Status.DIVERGED ==
+    "diverged"``), so statuses print, compare and serialize to JSON as plain words.
+    """
+
+    #: ``|grad| < eps`` (the lecture's test)
+    CONVERGED = "converged"
+    #: ``|f_k - f_{k-1}| <= ftol * max(1, |f_k|)``
+    FTOL = "ftol"
+    #: ``max_iter`` updates made
+    MAX_ITER = "max_iter"
+    #: a non-finite value or point, or a value ``explode`` times worse than at the start
+    DIVERGED = "diverged"
+    #: the time budget was spent
+    TIME_LIMIT = "time_limit"
+    #: the stream of batches ended (training: the last epoch)
+    END_OF_DATA = "end_of_data"
+    #: the stepper could not move the row (a line search found no decrease)
+    STALLED = "stalled"
+    #: a callback stopped the run (early stopping, a signal, ...)
+    STOPPED = "stopped"
+    #: the value is finite but the gradient is not (a kink, or 0/0 in the derivative)
+    NO_GRADIENT = "no_gradient"
+
+    @property
+    def success(self) -> bool:
+        """Whether the run met a convergence test (``converged`` or ``ftol``)."""
+        return self in (Status.CONVERGED, Status.FTOL)
 
 
 class History:
@@ -144,6 +178,11 @@ class Result:
         there were several; ``best`` is the index of the best start.
     all_history : History or None
         The records of every start together (``x`` is ``(records, n_starts, d)``).
+    status : Status
+        Why the best start stopped (``statuses`` for every start).
+    diverged_step : int or None
+        The step at which the best start diverged (``None`` when it did not);
+        ``diverged_steps`` for every start (-1 where a start did not diverge).
     """
 
     x: np.ndarray
@@ -156,12 +195,14 @@ class Result:
     variables: tuple[str, ...] = ()
     maximize: bool = False
     status: str = ""
+    diverged_step: int | None = None
     xs: np.ndarray | None = None
     funs: np.ndarray | None = None
     grads: np.ndarray | None = None
     nits: np.ndarray | None = None
     reasons: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    diverged_steps: np.ndarray | None = None
     converged_all: np.ndarray | None = None
     best: int = 0
     all_history: History | None = None

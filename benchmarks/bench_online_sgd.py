@@ -132,7 +132,7 @@ def _compile_times() -> tuple[float, float]:
     code = ("import time, numpy as np; from gdlab.models import kernels; "
             "X = np.ones((2, 3), np.float32); y = np.ones(2, np.float32); "
             "p = np.zeros(4, np.float32); t = time.perf_counter(); "
-            "kernels._get_kernel()(X, y, p, True, 0, np.array([0.1]), 0.0, 0.0, float('nan'), "
+            "kernels.online_kernel()(X, y, p, True, 0, np.array([0.1]), 0.0, 0.0, float('nan'), "
             "0.0, 0.0, np.zeros(6)); print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}

@@ -2,25 +2,28 @@
 
 ::
 
-    x <- x - lr * grad(objective, x, batch)        (or the rule's update)
+    x <- x - lr * grad(objective, x, batch)        (or the stepper's update)
 
-repeated until a stop rule fires. ``x`` is 2-D, ``(n_starts, d)``: every row is
-its own run with its own stop status, and all rows move together in vectorized
-operations (no Python loop over rows). A model's flat parameter vector is the
-one-row case.
+repeated until a stop rule fires. ``x`` is 2-D, ``(n_starts, d)``: every row is its own run
+with its own :class:`~gdlab.result.Status`, and all rows move together in vectorized
+operations (no Python loop over rows). A model's flat parameter vector is the one-row case.
+Rows that stop are taken out of the arrays the loop works on, so they cost nothing more.
 
-The objective is anything with
+Each step of :func:`descend` is six named calls:
 
-``value_and_grad(x, batch) -> (f, g)``
-    ``f`` of shape ``(n,)`` and ``g`` of shape ``(n, d)`` for the ``n`` rows of ``x``;
-``value(x, batch) -> f``
-    needed only by the line search.
+1. **take a batch** from ``batches`` (``None`` for formulas; when the stream ends, the run
+   ends with ``end_of_data``: training's last epoch);
+2. **evaluate** ``f`` and ``∇f`` at the active rows: ``stepper.evaluate``;
+3. **record** the step in the :class:`~gdlab.result.History`;
+4. **test the stop rules**, per row (rows that stop are frozen where they are);
+5. **run the callbacks**, which may stop the run (before the update);
+6. **update** the active rows: ``stepper.update`` with the schedule's learning rate.
 
-``batches`` is an iterator of whatever the objective takes as ``batch``
-(``None`` for formulas: the loop then passes ``None`` forever). When it is
-exhausted the run ends with status ``"end_of_data"`` (training: the last epoch).
+What moves ``x`` is a *stepper* (:mod:`gdlab.optim.stepper`: an update rule, the line
+search, a compiled sweep); what is descended is an *objective*
+(:class:`~gdlab.optim.stepper.Objective`: ``value_and_grad(x, batch)``).
 
-Stop rules, in the order they are tested after each evaluation:
+The stop rules, in the order they are tested after each evaluation:
 
 * ``diverged``: non-finite value or point, or the objective more than ``explode`` times
   worse than at the start;
@@ -30,41 +33,31 @@ Stop rules, in the order they are tested after each evaluation:
 * ``ftol``: ``|f_k - f_{k-1}| <= ftol * max(1, |f_k|)``;
 * ``max_iter``: ``max_iter`` updates made;
 * ``time_limit``: the time budget is spent;
-* a callback returned a reason (early stopping, a signal, ...).
+* then a callback may return a reason (early stopping, a signal, ...): ``stopped``.
 
-A *sweep* rule (``rule.sweeps`` true, e.g. :class:`gdlab.models.kernels.SGDSweep`) runs
-many consecutive one-sample steps in compiled code: each batch is then a segment of
-samples, stepped in order with the stop rules above tested per sample inside the sweep,
-and the loop step (one per segment) advances the step count by the samples stepped.
-Callbacks see each segment once, at its start: ``x`` and the rule state as they were
-before it, ``fun`` its mean loss, ``batch`` the samples stepped. One row only, no line
-search, no ``max_iter`` (training cuts segments where callbacks need a step boundary).
+A stepper may apply the per-row rules itself (a compiled sweep tests every sample it
+steps) and say so in its :class:`~gdlab.optim.stepper.Evaluation`; an update may stop rows
+too (a line search that finds no decrease: ``stalled``).
+
+Rows stopped by a limit (``max_iter``, ``time_limit``, ``end_of_data``, ``stopped``) stay
+active in the returned :class:`LoopState`: calling :func:`descend` again with that state
+and a larger limit continues them exactly where they were.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from .optim.linesearch import Armijo
-from .optim.rules import Rule
 from .optim.schedules import Constant, Schedule
-from .result import History
+from .optim.stepper import Evaluation, Objective, StepContext, Stepper, StepReport
+from .result import History, Status
 
-#: per-row status codes the loop reports
-CONVERGED, FTOL, MAX_ITER, DIVERGED, TIME_LIMIT, END_OF_DATA, STALLED, STOPPED, NO_GRADIENT = (
-    "converged", "ftol", "max_iter", "diverged", "time_limit", "end_of_data", "stalled",
-    "stopped", "no_gradient")
-SUCCESS = (CONVERGED, FTOL)
-
-
-class Objective(Protocol):
-    def value_and_grad(self, x: np.ndarray, batch: Any) -> tuple[np.ndarray, np.ndarray]: ...
-
-    def value(self, x: np.ndarray, batch: Any) -> np.ndarray: ...
+__all__ = ["Callback", "LoopOutput", "LoopState", "Objective", "StepInfo", "StopRules",
+           "descend"]
 
 
 @dataclass
@@ -97,8 +90,10 @@ class LoopState:
     """Everything needed to continue a run exactly where it stopped."""
 
     x: np.ndarray
+    #: the stepper's state of the active rows
     rule_state: dict[str, Any]
     step: int = 0
+    #: rows that may go on (those not stopped by an outcome such as convergence)
     active: np.ndarray | None = None
     nit: np.ndarray | None = None
     elapsed: float = 0.0
@@ -113,229 +108,74 @@ class LoopOutput:
     grad: np.ndarray
     grad_norm: np.ndarray
     nit: np.ndarray
-    status: list[str]
+    status: list[Status]
     step: int
     history: History
     state: LoopState
     elapsed: float
     stop_detail: str = ""
     diverged_step: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    nfev: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 Callback = Callable[[StepInfo], "str | None"]
 
+_END = object()
 
-def descend(objective: Objective, x0: np.ndarray, rule: Rule | Armijo, *,
+
+def descend(objective: Objective, x0: np.ndarray, stepper: Stepper, *,
             schedule: Schedule | None = None, stop: StopRules | None = None,
             batches: Iterator[Any] | None = None, callbacks: tuple[Callback, ...] = (),
             maximize: bool = False, history: History | None = None,
             state: LoopState | None = None) -> LoopOutput:
     """Run the descent loop; see the module docstring.
 
-    ``rule`` is an update rule (:mod:`gdlab.optim.rules`) or an :class:`Armijo`
-    line search. ``maximize`` makes the run an ascent: the rule must then have
-    been built with ``maximize=True`` (PyTorch's convention) and "better" means
-    larger. ``state`` continues an earlier run (its ``x`` and rule state are
-    used and updated in place).
+    ``stepper`` is an update rule (:mod:`gdlab.optim.rules`), the :class:`Armijo` line
+    search or any other :class:`~gdlab.optim.stepper.Stepper`. ``maximize`` makes the run
+    an ascent: the stepper must then ascend (PyTorch's ``maximize=True``) and "better"
+    means larger. ``state`` continues an earlier run (its ``x`` and stepper state are used
+    and updated in place).
     """
     stop = stop or StopRules()
-    schedule = schedule or Constant()
-    if history is None:
-        history = History()
-    sign = -1.0 if maximize else 1.0
-    line_search = isinstance(rule, Armijo)
-    sweeping = bool(getattr(rule, "sweeps", False))
-    if sweeping and (maximize or stop.max_iter is not None or
-                     (state is not None and state.x.shape[0] != 1) or
-                     (state is None and np.ndim(x0) == 2 and np.shape(x0)[0] != 1)):
-        raise ValueError("a sweep rule runs one row without max_iter, minimizing")
-
-    if state is None:
-        x = np.array(x0, copy=True)
-        if x.ndim == 1:
-            x = x[None, :]
-        state = LoopState(x=x, rule_state=rule.init(x))
-    x = state.x
-    n, d = x.shape
-    if state.active is None:
-        state.active = np.ones(n, dtype=bool)
-        state.nit = np.zeros(n, dtype=np.int64)
-    active, nit = state.active, state.nit
-    status = ["" if a else STOPPED for a in active]
-    F = np.full(n, np.nan)
-    G = np.zeros_like(x)
-    GN = np.full(n, np.nan)
-    f_prev = np.full(n, np.nan)
-    f_start = state.f_start
-    diverged_step = np.full(n, -1, dtype=np.int64)
-    frozen = x.copy() if not active.all() else None
-    base_lr = rule.lr
-    t = state.step
+    history = History() if history is None else history
+    rows = _Rows(x0, stepper, state)
+    ctx = StepContext(t=rows.state.step, lr=float("nan"), schedule=schedule or Constant(),
+                      stop=stop, sign=-1.0 if maximize else 1.0, f_start=None,
+                      value=_no_batch_value)
+    clock0 = time.perf_counter() - rows.state.elapsed
     detail = ""
-    clock0 = time.perf_counter() - state.elapsed
-
-    end = object()
-    while True:
-        batch = None
-        if batches is not None:
-            batch = next(batches, end)
-            if batch is end:
-                _finish(status, active, END_OF_DATA)
-                break
-        if sweeping:
-            k = len(batch[0])
-            lrs = (np.array([base_lr]) if isinstance(schedule, Constant) else
-                   np.array([schedule.lr(t + i, base_lr) for i in range(k)], dtype=np.float64))
-            x_before = x.copy()
-            rs_before = dict(state.rule_state)
-            f0 = float("nan") if f_start is None else float(f_start[0])
-            done, fsum, code, f_first, f_last, gn = rule.sweep(
-                x[0], batch, state.rule_state, lrs, f0, stop.explode or 0.0, stop.eps or 0.0)
-            if f_start is None:
-                f_start = state.f_start = np.array([f_first])
-            F[0] = fsum / done if done else f_last
-            GN[0] = gn
-            G[...] = np.nan  # a sweep keeps no gradient
-            lr = float(lrs[0] if len(lrs) == 1 else lrs[min(done, k - 1)])
-            history.append(t, x_before[0], F[0], GN[0], lr)
-            elapsed = time.perf_counter() - clock0
-            if done and callbacks:
-                stepped = batch if done == k else (batch[0][:done], batch[1][:done])
-                rs_after = dict(state.rule_state)
-                state.rule_state.update(rs_before)
-                reason = _run_callbacks(callbacks, StepInfo(t, x_before, F, G, GN, lr, stepped,
-                                                            elapsed))
-                if reason:  # stopped before this segment, as the loop stops before an update
-                    x[...] = x_before
-                    detail = str(reason)
-                    _finish(status, active, STOPPED)
-                    break
-                state.rule_state.update(rs_after)
-            t += done
-            nit += done
-            if code:
-                status[0] = code
-                F[0] = f_last
-                if code == DIVERGED:
-                    diverged_step[0] = t
-                active[:] = False
-                break
-            if stop.time_limit is not None and elapsed >= stop.time_limit:
-                _finish(status, active, TIME_LIMIT)
-                break
-            continue
-        all_active = bool(active.all())
-        rows = None if all_active else np.flatnonzero(active)
-        xa = x if all_active else x[rows]
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            fa, ga = objective.value_and_grad(xa, batch)
-        fa = np.asarray(fa).reshape(-1)
-        gna = _row_norms(ga) if d > 1 else np.abs(ga[:, 0])
-        if all_active:
-            F[:] = fa
-            G = ga  # no copy: the update below reads it before the next evaluation
-            GN[:] = gna
-        else:
-            if G is ga or not G.flags.writeable or G.shape != x.shape:
-                G = np.array(G, copy=True)  # the first time rows differ: a full array of our own
-            F[rows] = fa
-            G[rows] = ga
-            GN[rows] = gna
-        if f_start is None:
-            f_start = state.f_start = F.copy()
-        lr = float(schedule.lr(t, base_lr)) if not line_search else float("nan")
-        history.append(t, x if n > 1 else x[0], F if n > 1 else F[0], GN if n > 1 else GN[0], lr)
-
-        # per-row stop rules
-        # a sum over a row is non-finite when any entry is (or when the row is astronomically
-        # large, which is divergence too): one pass with no full-size temporary
-        finite_f = np.isfinite(fa) & np.isfinite(np.einsum("ij->i", xa))
-        no_grad = finite_f & ~np.isfinite(gna)
-        bad = ~finite_f
-        if stop.explode:
-            with np.errstate(invalid="ignore", over="ignore"):
-                f0 = f_start if all_active else f_start[rows]
-                bad |= sign * (fa - f0) > stop.explode * (1.0 + np.abs(f0))
-        finished = bad | no_grad
-        conv = np.zeros_like(bad)
-        if stop.eps is not None:
-            conv = (gna < stop.eps) & ~bad
-            finished |= conv
-        ftol_hit = np.zeros_like(bad)
-        if stop.ftol is not None:
-            fp = f_prev if all_active else f_prev[rows]
-            with np.errstate(invalid="ignore"):
-                ftol_hit = ((np.abs(fa - fp) <= stop.ftol * np.maximum(1.0, np.abs(fa)))
-                            & ~bad & ~conv & ~no_grad)
-            finished |= ftol_hit
-        if all_active:
-            f_prev[:] = fa
-        else:
-            f_prev[rows] = fa
-        if finished.any():
-            idx = np.arange(n) if all_active else rows
-            for i, b, ng, c in zip(idx[finished], bad[finished], no_grad[finished],
-                                   conv[finished]):
-                status[i] = DIVERGED if b else NO_GRADIENT if ng else CONVERGED if c else FTOL
-                if b:
-                    diverged_step[i] = t
-            if frozen is None:
-                frozen = x.copy()
-            fin_rows = idx[finished]
-            frozen[fin_rows] = x[fin_rows]
-            active[fin_rows] = False
-            if not active.any():
-                break
-        if stop.max_iter is not None and t >= stop.max_iter:
-            _finish(status, active, MAX_ITER)
+    while rows.n_active:
+        batch = None if batches is None else next(batches, _END)  # 1. take a batch
+        if batch is _END:
+            rows.finish(Status.END_OF_DATA)
             break
-        elapsed = time.perf_counter() - clock0
-        if stop.time_limit is not None and elapsed >= stop.time_limit:
-            _finish(status, active, TIME_LIMIT)
+        ctx.lr = ctx.schedule.lr(ctx.t, stepper.lr)
+        ctx.f_start = rows.f_start
+        ctx.value = _values_on(objective, batch)
+        ev = stepper.evaluate(objective, rows.x, batch, rows.rule_state, ctx)  # 2. evaluate
+        lr = rows.record(ev, ctx, history)  # 3. record
+        if rows.test_stop_rules(ev, ctx, time.perf_counter() - clock0):  # 4. stop rules
             break
-        if callbacks:
-            reason = _run_callbacks(callbacks, StepInfo(t, x, F, G, GN, lr, batch, elapsed))
+        if callbacks:  # 5. callbacks
+            info = rows.step_info(ev, batch, ctx.t, lr, time.perf_counter() - clock0)
+            reason = _run_callbacks(callbacks, info)
             if reason:
                 detail = str(reason)
-                _finish(status, active, STOPPED)
+                rows.finish(Status.STOPPED)
                 break
+        report = stepper.update(rows.x, ev, rows.rule_state, ctx)  # 6. update
+        ctx.t += ev.steps
+        rows.after_update(ev, report, ctx.t, history)
+    return rows.output(history, ctx.t, time.perf_counter() - clock0, detail)
 
-        # the update
-        all_active = bool(active.all())
-        rows = None if all_active else np.flatnonzero(active)
-        if line_search:
-            fa_act = F if all_active else F[rows]
-            ga_act = G if all_active else G[rows]
-            steps, stalled = rule.step(x, fa_act, ga_act, state.rule_state,
-                                       lambda p: objective.value(p, batch), rows, sign)
-            history.set_last_lr(float(steps[0]) if n == 1 else float(np.nanmedian(steps)))
-            if stalled.any():
-                st_rows = np.arange(n)[stalled] if all_active else rows[stalled]
-                for i in st_rows:
-                    status[i] = STALLED
-                active[st_rows] = False
-                if frozen is None:
-                    frozen = x.copy()
-                frozen[st_rows] = x[st_rows]
-        else:
-            # an overflow here shows as a non-finite point at the next evaluation: "diverged"
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                rule.step(x, G, state.rule_state, lr)
-            if not all_active:
-                done = ~active
-                x[done] = frozen[done]
-        nit[active] += 1
-        t += 1
-        if not active.any():
-            # stalled rows: evaluate once more is unnecessary, their last F/G stand
-            break
 
-    elapsed = time.perf_counter() - clock0
-    state.step = t
-    state.elapsed = elapsed
-    return LoopOutput(x=x, fun=F, grad=G, grad_norm=GN, nit=nit.copy(), status=status, step=t,
-                      history=history, state=state, elapsed=elapsed, stop_detail=detail,
-                      diverged_step=diverged_step)
+def _values_on(objective: Objective, batch: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The objective's values at other points, on this step's batch."""
+    return lambda points: objective.value(points, batch)
+
+
+def _no_batch_value(points: np.ndarray) -> np.ndarray:  # pragma: no cover - placeholder
+    raise RuntimeError("no batch taken yet")
 
 
 def _run_callbacks(callbacks: tuple[Callback, ...], info: StepInfo) -> str | None:
@@ -347,15 +187,194 @@ def _run_callbacks(callbacks: tuple[Callback, ...], info: StepInfo) -> str | Non
     return None
 
 
-def _row_norms(g: np.ndarray) -> np.ndarray:
-    """‖g_i‖ of every row: ``vecdot`` for long rows (a model's gradient: ~2.5x faster),
-    ``einsum`` for short ones (many starts of a formula, where it is faster)."""
-    if g.shape[1] >= 64 and hasattr(np, "vecdot"):
-        return np.sqrt(np.vecdot(g, g))
-    return np.sqrt(np.einsum("ij,ij->i", g, g))
+def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, f_start: np.ndarray,
+               f_prev: np.ndarray, stop: StopRules, sign: float) -> dict[Status, np.ndarray]:
+    """The per-row stop rules at one evaluation: ``{status: mask}`` with disjoint masks
+    (only statuses that fire), in the module docstring's order of precedence."""
+    # a sum over a row is non-finite when any entry is (or when the row is astronomically
+    # large, which is divergence too): one pass with no full-size temporary
+    finite = np.isfinite(f) & np.isfinite(np.einsum("ij->i", x))
+    bad = ~finite
+    if stop.explode:
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad |= sign * (f - f_start) > stop.explode * (1.0 + np.abs(f_start))
+    out = {Status.DIVERGED: bad, Status.NO_GRADIENT: finite & ~np.isfinite(grad_norm) & ~bad}
+    done = bad | out[Status.NO_GRADIENT]
+    if stop.eps is not None:
+        out[Status.CONVERGED] = (grad_norm < stop.eps) & ~bad
+        done = done | out[Status.CONVERGED]
+    if stop.ftol is not None:
+        with np.errstate(invalid="ignore"):
+            hit = np.abs(f - f_prev) <= stop.ftol * np.maximum(1.0, np.abs(f))
+        out[Status.FTOL] = hit & ~done
+    return {s: m for s, m in out.items() if m.any()}
 
 
-def _finish(status: list[str], active: np.ndarray, code: str) -> None:
-    for i in np.flatnonzero(active):
-        status[i] = code
-    active[:] = False
+class _Rows:
+    """The loop's rows: full-size outputs (``x``, ``F``, ``G``, per-row counters and
+    statuses) and the compact working set of the rows still moving.
+
+    While every row moves, the working arrays *are* the full arrays (no copies). Once a
+    row stops, the working set is compacted (``x`` and the stepper's state keep only the
+    moving rows) and the full arrays are written back after each update."""
+
+    def __init__(self, x0: np.ndarray, stepper: Stepper, state: LoopState | None):
+        if state is None:
+            x = np.array(x0, copy=True)
+            if x.ndim == 1:
+                x = x[None, :]
+            state = LoopState(x=x, rule_state=stepper.init(x))
+        self.state = state
+        self.stepper = stepper
+        full = state.x
+        n = full.shape[0]
+        if state.active is None:
+            state.active = np.ones(n, dtype=bool)
+            state.nit = np.zeros(n, dtype=np.int64)
+        assert state.nit is not None
+        self.idx = np.flatnonzero(state.active)
+        self.status: list[Status] = [Status.STOPPED] * n
+        self.F = np.full(n, np.nan)
+        self.G: np.ndarray = np.zeros_like(full)
+        self._own_G = True
+        self.GN = np.full(n, np.nan)
+        self.nfev = np.zeros(n, dtype=np.int64)
+        self.diverged_step = np.full(n, -1, dtype=np.int64)
+        self.f_prev = np.full(len(self.idx), np.nan)
+        self.f_start = None if state.f_start is None else state.f_start[self.idx]
+        self.x = full
+        self.rule_state = state.rule_state
+        if len(self.idx) < n:
+            self.x = full[self.idx]
+            keep = state.active
+            if any(isinstance(v, np.ndarray) and v.ndim and v.shape[0] == n
+                   for v in self.rule_state.values()):
+                stepper.select(self.rule_state, keep)
+
+    @property
+    def n_active(self) -> int:
+        return len(self.idx)
+
+    @property
+    def compact(self) -> bool:
+        return len(self.idx) < self.state.x.shape[0]
+
+    def record(self, ev: Evaluation, ctx: StepContext, history: History) -> float:
+        """Keep the evaluation in the full arrays and the history; returns the learning rate
+        recorded (that of the last step the evaluation stands for)."""
+        if self.compact:
+            self.F[self.idx] = ev.f
+            self.GN[self.idx] = ev.grad_norm
+            if not self._own_G:  # the first time rows differ: a full array of our own
+                self.G = np.array(self.G, copy=True)
+                self._own_G = True
+            self.G[self.idx] = np.nan if ev.g is None else ev.g
+        else:
+            self.F[:] = ev.f
+            self.GN[:] = ev.grad_norm
+            # no copy: the update reads it before the next evaluation replaces it
+            self.G = np.full_like(self.x, np.nan) if ev.g is None else ev.g
+            self._own_G = ev.g is None
+        self.nfev[self.idx] += ev.nfev
+        if self.f_start is None:
+            first = ev.f if ev.f_first is None else ev.f_first
+            self.f_start = np.array(first, dtype=float, copy=True)
+            self.state.f_start = np.full(self.state.x.shape[0], np.nan)
+            self.state.f_start[self.idx] = self.f_start
+        lr = ctx.lr if ev.steps <= 1 else float(ctx.schedule.lr(ctx.t + ev.steps - 1,
+                                                                  self.stepper.lr))
+        x = self.state.x
+        if x.shape[0] > 1:
+            history.append(ctx.t, x, self.F, self.GN, lr)
+        else:
+            history.append(ctx.t, x[0], self.F[0], self.GN[0], lr)
+        return lr
+
+    def test_stop_rules(self, ev: Evaluation, ctx: StepContext, elapsed: float) -> bool:
+        """Step 4: freeze the rows a stop rule stops; True when the run is over."""
+        stop = ctx.stop
+        if ev.status is not None:
+            verdicts = {s: np.array([v == s for v in ev.status]) for s in set(ev.status)
+                        if s is not None}
+        else:
+            assert self.f_start is not None
+            verdicts = stop_tests(ev.f, ev.grad_norm, self.x, self.f_start, self.f_prev,
+                                  stop, ctx.sign)
+        self.f_prev = ev.f.astype(float, copy=True) if stop.ftol is not None else self.f_prev
+        if verdicts:
+            keep = self._stop(verdicts, ctx.t)
+            if not self.n_active:
+                return True
+            ev.f, ev.grad_norm = ev.f[keep], ev.grad_norm[keep]  # the update moves the rest
+            ev.g = None if ev.g is None else ev.g[keep]
+        if stop.max_iter is not None and ctx.t >= stop.max_iter:
+            self.finish(Status.MAX_ITER)
+            return True
+        if stop.time_limit is not None and elapsed >= stop.time_limit:
+            self.finish(Status.TIME_LIMIT)
+            return True
+        return False
+
+    def step_info(self, ev: Evaluation, batch: Any, t: int, lr: float,
+                  elapsed: float) -> StepInfo:
+        return StepInfo(t, self.state.x, self.F, self.G, self.GN, lr,
+                        batch if ev.batch is None else ev.batch, elapsed)
+
+    def after_update(self, ev: Evaluation, report: StepReport | None, t: int,
+                     history: History) -> None:
+        """Count the step, write the moved rows back, and stop the rows the update stopped."""
+        assert self.state.nit is not None
+        if report is None:
+            self.state.nit[self.idx] += ev.steps
+        else:
+            moved = self.idx if report.moved is None else self.idx[report.moved]
+            self.state.nit[moved] += ev.steps
+            self.nfev[self.idx] += report.nfev
+            if report.lr is not None:
+                history.set_last_lr(report.lr)
+        if self.compact:
+            self.state.x[self.idx] = self.x
+        if report is not None and report.stop:
+            if report.fun is not None:
+                hit = np.logical_or.reduce(list(report.stop.values()))
+                self.F[self.idx[hit]] = report.fun[hit]
+            self._stop(report.stop, t)
+
+    def _stop(self, verdicts: Mapping[Status, np.ndarray], t: int) -> np.ndarray:
+        """Stop the working rows in the masks of ``verdicts`` and compact the working set;
+        returns the mask of the rows kept."""
+        done = np.zeros(len(self.idx), dtype=bool)
+        for status, mask in verdicts.items():
+            rows = self.idx[mask]
+            for i in rows:
+                self.status[i] = status
+            if status == Status.DIVERGED:
+                self.diverged_step[rows] = t
+            done |= mask
+        stopped = self.idx[done]
+        self.state.x[stopped] = self.x[done]
+        assert self.state.active is not None
+        self.state.active[stopped] = False
+        keep = ~done
+        self.idx = self.idx[keep]
+        self.x = self.state.x[self.idx]
+        self.stepper.select(self.rule_state, keep)
+        self.f_prev = self.f_prev[keep]
+        if self.f_start is not None:
+            self.f_start = self.f_start[keep]
+        return keep
+
+    def finish(self, status: Status) -> None:
+        """Every working row stops with ``status`` (a limit: they stay resumable)."""
+        for i in self.idx:
+            self.status[i] = status
+
+    def output(self, history: History, t: int, elapsed: float, detail: str) -> LoopOutput:
+        st = self.state
+        assert st.nit is not None
+        st.step = t
+        st.elapsed = elapsed
+        return LoopOutput(x=st.x, fun=self.F, grad=self.G, grad_norm=self.GN, nit=st.nit.copy(),
+                          status=list(self.status), step=t, history=history, state=st,
+                          elapsed=elapsed, stop_detail=detail, diverged_step=self.diverged_step,
+                          nfev=self.nfev)

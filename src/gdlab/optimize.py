@@ -16,12 +16,11 @@ import numpy as np
 
 from .calculus import CallableObjective, Function, numeric_hessian
 from .errors import ParameterError
-from .loop import (CONVERGED, DIVERGED, END_OF_DATA, FTOL, MAX_ITER, NO_GRADIENT, STALLED,
-                   STOPPED, TIME_LIMIT, StopRules, descend)
+from .loop import StopRules, descend
 from .optim.linesearch import Armijo
 from .optim.rules import Rule, make_rule
 from .optim.schedules import make_schedule
-from .result import History, Result
+from .result import History, Result, Status
 
 #: at most this many floats of ``x`` are kept in a run's history (10,000 starts keep fewer steps)
 _HISTORY_FLOATS = 10_000_000
@@ -130,7 +129,7 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
         reasons.append(text)
         if i == best:
             lr_hint = hint
-    converged = np.array([s in (CONVERGED, FTOL) for s in out.status])
+    converged = np.array([s.success for s in out.status])
     history = out.history if n == 1 else out.history.run(best, int(out.nit[best]))
     res = Result(
         x=out.x[best].copy(), fun=float(funs[best]), grad=out.grad[best].copy(),
@@ -291,27 +290,27 @@ def _reason(status: str, gnorm: float, stop: StopRules, d: int, div_step: int, f
             x0: np.ndarray, rule: Any, line_search: bool, fn: Function | None, objective: Any,
             detail: str) -> tuple[str, float | None]:
     g = "|grad|" if d == 1 else "norm(grad)"
-    if status == CONVERGED:
+    if status == Status.CONVERGED:
         return f"converged: {g} = {_below(gnorm, stop.eps)} < eps = {stop.eps:g}", None
-    if status == FTOL:
+    if status == Status.FTOL:
         return f"converged: f changed by less than ftol = {stop.ftol:g} (relative)", None
-    if status == MAX_ITER:
+    if status == Status.MAX_ITER:
         tail = f" ({g} = {gnorm:.3g} is still above eps = {stop.eps:g})" if stop.eps else ""
         return f"stopped: reached max_iter = {stop.max_iter} iterations{tail}", None
-    if status == TIME_LIMIT:
+    if status == Status.TIME_LIMIT:
         return f"stopped: the time limit of {stop.time_limit:g} s was reached", None
-    if status == STALLED:
+    if status == Status.STALLED:
         return (f"stopped: no step along the gradient lowers f any more ({g} = {gnorm:.3g}): "
                 f"the limit of floating-point precision, or a kink where f is not "
                 f"differentiable"), None
-    if status == NO_GRADIENT:
+    if status == Status.NO_GRADIENT:
         return ("stopped: the gradient is not defined at this point (a kink, or a point "
                 "where the derivative's formula divides by zero)"), None
-    if status == STOPPED:
+    if status == Status.STOPPED:
         return f"stopped: {detail or 'stopped by a callback'}", None
-    if status == END_OF_DATA:
+    if status == Status.END_OF_DATA:
         return "stopped: the data ran out", None
-    if status == DIVERGED:
+    if status == Status.DIVERGED:
         what = f"f = {fun:.3g}" if math.isfinite(fun) else "the values became infinite or NaN"
         msg = f"diverged at step {div_step}: {what}"
         lr = getattr(rule, "lr", float("nan"))

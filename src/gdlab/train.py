@@ -30,9 +30,9 @@ import numpy as np
 
 from . import persist
 from .errors import ModelFileError, ParameterError
-from .loop import DIVERGED, END_OF_DATA, MAX_ITER, STOPPED, TIME_LIMIT, LoopState, StepInfo, StopRules, descend
+from .loop import LoopState, StepInfo, StopRules, descend
 from .optim.schedules import Schedule
-from .result import History
+from .result import History, Status
 
 
 class ModelObjective:
@@ -393,7 +393,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     drives the schedule) from an earlier call on other data (``partial_fit``).
 
     ``compiled``: online SGD (batch size 1, plain SGD, linear or logistic model) runs in the
-    compiled kernel of :mod:`gdlab.models.kernels` when numba is installed and no
+    compiled sweep of :mod:`gdlab.models.online` when numba is installed and no
     ``callbacks`` are given (``None``, the default); ``True`` requires it, ``False`` always
     takes the Python loop. Both give the same weights to rounding.
     """
@@ -412,7 +412,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
         raise ParameterError(f"compiled=True is for online SGD (batch size 1), the batch size "
                              f"is {stream.batch_size}")
     if compiled is not False and stream.batch_size == 1 and (not callbacks or compiled):
-        from .models.kernels import make_sweep
+        from .models.online import make_sweep
         sweep = make_sweep(objective, rule, required=bool(compiled))
     rule_state_ref: list = [None]
     cb = _Epochs(stream, objective, params, epochs=epochs, validation=validation, score=score,
@@ -463,33 +463,33 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
                       state=state)
         status = out.status[0]
         final_x = out.x[0]
-        if status in (END_OF_DATA, MAX_ITER, TIME_LIMIT):
+        if status in (Status.END_OF_DATA, Status.MAX_ITER, Status.TIME_LIMIT):
             cb.end_epoch(final_x, cb.last_lr)
     finally:
         cb.close()
     n_epochs = len(cb.history["loss"])
     div_step = None
-    if status == END_OF_DATA:
+    if status == Status.END_OF_DATA:
         reason = f"finished {epochs} epochs"
-    elif status == STOPPED:
+    elif status == Status.STOPPED:
         reason = f"stopped early: {out.stop_detail}"
-    elif status == TIME_LIMIT:
+    elif status == Status.TIME_LIMIT:
         reason = f"stopped: the time limit of {time_limit:g} s was reached"
-    elif status == DIVERGED:
+    elif status == Status.DIVERGED:
         div_step = int(out.diverged_step[0])
         lr = getattr(rule, "lr", float("nan"))
         epoch_no = (div_step - offset) // n_batches + 1
         became = "infinite or NaN" if not np.isfinite(out.fun[0]) else "huge"
         reason = (f"diverged at step {div_step} (epoch {epoch_no}): the loss became {became}; "
                   f"try a smaller learning rate, e.g. lr={lr / 10:g}")
-    elif status == "converged":
+    elif status == Status.CONVERGED:
         reason = f"converged: norm(grad) < eps = {eps:g}"
     else:
         reason = status
     params_out = final_x.copy()
     best_epoch = cb.best_epoch
     if restore_best and cb.best_params is not None and best_epoch is not None \
-            and status != DIVERGED:
+            and status != Status.DIVERGED:
         params_out = cb.best_params.copy()
     return TrainResult(params=params_out, history=cb.history, n_epochs=n_epochs,
                        n_steps=out.step, status=status, reason=reason, best_epoch=best_epoch,

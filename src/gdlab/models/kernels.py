@@ -17,13 +17,12 @@ for each sample (x, y) in order, at the current parameters (β, b):
   with ``eps``, ‖∇‖ < eps ends it as *converged*;
 * PyTorch's SGD step: g = (c·x + l2·β, c) + weight_decay·θ, θ ← θ − lr_t·g.
 
-:func:`gdlab.loop.descend` drives a sweep as one loop step per segment
-(its module docstring says how); :func:`gdlab.train.train` cuts the segments at epoch ends and
-checkpoint steps, so epochs, early stopping, checkpoints and exact resume work as with
-the Python path. The kernel is used for linear and logistic objectives with plain SGD
-(no momentum, not maximizing) when numba is installed (the optional extra
-``gdlab[fast]``); otherwise training takes the ordinary loop, with the same numbers to
-rounding (tests compare both).
+:class:`gdlab.models.online.SGDSweep` is the stepper that drives this kernel in the
+descent loop, one loop step per segment. The kernel's stop codes are 0 (go on),
+1 (diverged), 2 (no gradient) and 3 (converged).
+
+This module holds the compiled kernels only and imports nothing from gdlab, so every
+model module may import it.
 
 Compilation happens once per dtype on first use and is cached on disk (``cache=True``).
 
@@ -42,10 +41,8 @@ import numpy as np
 #: checkpoint steps
 SEGMENT = 8192
 
-#: stop codes returned by the kernel, as loop statuses
-CODES = {0: "", 1: "diverged", 2: "no_gradient", 3: "converged"}
-
-_KINDS = {"mse": 0, "half_mse": 1, "rmse": 2, "logistic": 3}
+#: the losses the online kernel computes, by the ``kind`` code it takes
+KINDS = {"mse": 0, "half_mse": 1, "rmse": 2, "logistic": 3}
 
 _kernel = None
 _pass_kernel = None
@@ -59,7 +56,8 @@ def numba_available() -> bool:
     return True
 
 
-def _get_kernel():
+def online_kernel():
+    """The compiled online-SGD kernel (built on first use; numba required)."""
     global _kernel
     if _kernel is None:
         _kernel = _build()
@@ -195,79 +193,3 @@ def _build_pass():
         return S, s
 
     return linear_pass
-
-
-class SGDSweep:
-    """Plain SGD with batch size 1 over whole segments in compiled code: an update rule the
-    descent loop drives one segment per step (``sweeps = True``). Its state, name and
-    configuration are the wrapped :class:`gdlab.optim.rules.SGD`'s, so checkpoints of
-    either path resume in the other."""
-
-    sweeps = True
-
-    def __init__(self, objective: Any, rule: Any, kind: int):
-        self.objective = objective
-        self.rule = rule
-        self.lr = rule.lr
-        self.maximize = False
-        self._kind = kind
-        self._has_b = bool(objective.fit_intercept)
-        self._out = np.zeros(6)
-
-    def init(self, params: np.ndarray) -> dict:
-        return self.rule.init(params)
-
-    def config(self) -> dict:
-        return self.rule.config()
-
-    def sweep(self, p: np.ndarray, batch: tuple[np.ndarray, np.ndarray], state: dict,
-              lrs: np.ndarray, f0: float, explode: float, eps: float):
-        """Run the samples of ``batch`` in order, updating ``p`` (one parameter row) and
-        ``state`` in place. Returns ``(done, loss_sum, status, first_loss, last_loss,
-        last_grad_norm)``: ``done`` samples were stepped; ``status`` (a loop status or "")
-        says why the sample after them was not."""
-        X, y = batch
-        X = np.ascontiguousarray(X, dtype=p.dtype)
-        y = np.ascontiguousarray(np.asarray(y, dtype=p.dtype).reshape(-1))
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"y has {y.shape[0]} rows, X has {X.shape[0]}")
-        if self._kind == 3:
-            bad = (y != 0) & (y != 1)
-            if bad.any():
-                # the objective's own check gives the message
-                self.objective._labels(y, len(y), p.dtype)
-        out = self._out
-        out[:] = np.nan
-        _get_kernel()(X, y, p, self._has_b, self._kind, np.asarray(lrs, dtype=np.float64),
-                      float(self.objective.l2), float(self.rule.weight_decay), float(f0),
-                      float(explode), float(eps), out)
-        done = int(out[0])
-        state["step"] += done
-        return done, float(out[1]), CODES[int(out[2])], float(out[3]), float(out[4]), float(out[5])
-
-
-def make_sweep(objective: Any, rule: Any, *, required: bool = False) -> SGDSweep | None:
-    """The compiled sweep for ``objective`` and ``rule`` when it applies, else ``None``
-    (``required``: raise instead, naming why)."""
-    from ..errors import ParameterError
-    from ..optim.rules import SGD
-    from .objectives import LinearObjective, LogisticObjective
-
-    why = None
-    kind = None
-    if type(rule) is not SGD or rule.momentum != 0 or rule.maximize:
-        why = "the compiled online kernel runs plain SGD only (no momentum, not maximize)"
-    elif isinstance(objective, LinearObjective) and objective.n_targets == 1:
-        kind = _KINDS[objective.loss]
-    elif isinstance(objective, LogisticObjective):
-        kind = _KINDS["logistic"]
-    else:
-        why = ("the compiled online kernel supports linear regression with one target and "
-               "logistic regression")
-    if why is None and not numba_available():
-        why = "the compiled online kernel needs numba: pip install 'gdlab[fast]'"
-    if why is not None:
-        if required:
-            raise ParameterError(why)
-        return None
-    return SGDSweep(objective, rule, kind)

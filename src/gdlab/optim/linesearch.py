@@ -15,14 +15,16 @@ has its own step size; all rows are tried at once.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
+from .. import checks
+from ..result import Status
+from .stepper import Evaluation, State, StepContext, StepReport, Stepper
 
 
-class Armijo:
+class Armijo(Stepper):
     """Armijo backtracking with Barzilai–Borwein trial steps.
 
     Parameters
@@ -41,44 +43,37 @@ class Armijo:
 
     def __init__(self, c: float = 1e-4, shrink: float = 0.5, max_backtracks: int = 60,
                  t_init: float | None = None):
-        if not 0 < c < 1:
-            raise ParameterError(f"Armijo constant c must be in (0, 1), got {c!r}")
-        if not 0 < shrink < 1:
-            raise ParameterError(f"shrink must be in (0, 1), got {shrink!r}")
-        self.c = float(c)
-        self.shrink = float(shrink)
-        self.max_backtracks = int(max_backtracks)
-        self.t_init = t_init
+        self.c = checks.number("c", c, low=0, high=1, low_open=True, high_open=True)
+        self.shrink = checks.number("shrink", shrink, low=0, high=1, low_open=True,
+                                    high_open=True)
+        self.max_backtracks = checks.count("max_backtracks", max_backtracks, minimum=1)
+        self.t_init = checks.number("t_init", t_init, low=0, none=True)
         self.maximize = False
         self.lr = float("nan")
 
     def config(self) -> dict[str, Any]:
         return {"name": "line_search", "c": self.c, "shrink": self.shrink}
 
-    def init(self, params: np.ndarray) -> dict[str, Any]:
+    def init(self, params: np.ndarray) -> State:
         n = params.shape[0]
         return {"step": 0, "prev_x": np.zeros_like(params), "prev_g": np.zeros_like(params),
                 "t": np.full(n, np.nan)}
 
-    def step(self, x: np.ndarray, f: np.ndarray, g: np.ndarray, state: dict[str, Any],
-             value: Callable[[np.ndarray], np.ndarray], rows: np.ndarray | None,
-             sign: float) -> tuple[np.ndarray, np.ndarray]:
-        """Move the rows ``rows`` (all when ``None``) of ``x`` in place.
-
-        ``f`` and ``g`` are the objective and gradient at those rows; ``value``
-        evaluates the objective on a 2-D array of points; ``sign`` is -1 for ascent.
-        Returns the accepted step sizes and a mask of rows that found no decrease.
-        """
-        sel = slice(None) if rows is None else rows
-        xs = x[sel]
-        px, pg, tprev = state["prev_x"][sel], state["prev_g"][sel], state["t"][sel]
+    def update(self, x: np.ndarray, ev: Evaluation, state: State,
+               ctx: StepContext) -> StepReport:
+        """Move every row of ``x`` in place by its accepted step; rows that find no
+        decrease within ``max_backtracks`` trials stay where they are and stop as
+        *stalled*. ``ctx.value`` evaluates the trials; ``ctx.sign`` is -1 for ascent."""
+        f, g, sign = ev.f, ev.g, ctx.sign
+        assert g is not None
+        px, pg, tprev = state["prev_x"], state["prev_g"], state["t"]
         gg = np.einsum("ij,ij->i", g, g)
         if state["step"] == 0:
-            t0 = np.full(len(xs), self.t_init if self.t_init else 0.0)
+            t0 = np.full(len(x), self.t_init if self.t_init else 0.0)
             if not self.t_init:
                 t0 = 1.0 / np.maximum(1.0, np.sqrt(gg))
         else:
-            s = xs - px
+            s = x - px
             y = g - pg
             sy = np.einsum("ij,ij->i", s, y)
             ss = np.einsum("ij,ij->i", s, s)
@@ -90,13 +85,15 @@ class Armijo:
         h0 = sign * f
         direction = -sign * g
         t = t0.copy()
-        accepted = np.zeros(len(xs), dtype=bool)
-        new_x = xs.copy()
-        todo = np.arange(len(xs))
+        accepted = np.zeros(len(x), dtype=bool)
+        new_x = x.copy()
+        todo = np.arange(len(x))
+        nfev = np.zeros(len(x), dtype=np.int64)
         with np.errstate(all="ignore"):
             for _ in range(self.max_backtracks):
-                trial = xs[todo] + t[todo, None] * direction[todo]
-                ht = sign * np.asarray(value(trial), dtype=float)
+                trial = x[todo] + t[todo, None] * direction[todo]
+                ht = sign * np.asarray(ctx.value(trial), dtype=float)
+                nfev[todo] += 1
                 ok = np.isfinite(ht) & (ht <= h0[todo] - self.c * t[todo] * gg[todo])
                 done = todo[ok]
                 new_x[done] = trial[ok]
@@ -107,9 +104,12 @@ class Armijo:
                 t[todo] *= self.shrink
         stalled = ~accepted
         t[stalled] = 0.0
-        state["prev_x"][sel] = xs
-        state["prev_g"][sel] = g
-        state["t"][sel] = np.where(stalled, tprev, t)
+        px[...] = x
+        pg[...] = g
+        state["t"] = np.where(stalled, tprev, t)
         state["step"] += 1
-        x[sel] = new_x
-        return t, stalled
+        x[...] = new_x
+        lr = float(t[0]) if len(t) == 1 else float(np.nanmedian(t))
+        if not stalled.any():
+            return StepReport(lr=lr, nfev=nfev)
+        return StepReport(stop={Status.STALLED: stalled}, moved=accepted, lr=lr, nfev=nfev)

@@ -1,12 +1,16 @@
 r"""Update rules with PyTorch's names, defaults and formulas, step for step.
 
-Each rule is a small object with two methods:
+Each rule is a small object with two methods, PyTorch's ``optimizer.step()`` split from
+its state:
 
 ``init(params) -> state``
     a dict of arrays shaped like ``params`` plus an integer ``"step"``;
 ``step(params, grad, state, lr) -> None``
     updates ``params`` and ``state`` **in place** with the learning rate ``lr``
     of this step (the schedule's value; the rule's own ``lr`` is the base).
+
+A rule is a :class:`~gdlab.optim.stepper.Stepper`: the descent loop evaluates the
+gradient and calls ``update``, which is ``step`` with the schedule's rate.
 
 ``params`` may be one flat vector (a model) or a 2-D array ``(n_starts, d)``
 (many starting points at once): every formula is elementwise, so each row is
@@ -24,35 +28,20 @@ rate, :math:`\lambda` the weight decay.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from .. import checks
 from ..errors import ParameterError
-
-State = dict[str, Any]
-
-
-def _check(name: str, value: float, low: float = 0.0, high: float | None = None,
-           low_open: bool = False, high_open: bool = True) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, got {value!r}") from None
-    bad = (not math.isfinite(v)) or (v <= low if low_open else v < low)
-    if high is not None:
-        bad = bad or (v >= high if high_open else v > high)
-    if bad:
-        lo = "(" if low_open else "["
-        hi = ")" if high_open else "]"
-        rng = f"{lo}{low}, {high if high is not None else 'inf'}{hi}"
-        raise ParameterError(f"{name} must be in {rng}, got {value!r}")
-    return v
+from .stepper import Evaluation, State, StepContext, Stepper
 
 
-class Rule:
-    """Base class: an update rule with hyper-parameters and a base learning rate."""
+class Rule(Stepper):
+    """Base class: an update rule with hyper-parameters and a base learning rate.
+
+    Subclasses implement ``init`` and ``step``; the loop's ``update`` calls ``step`` with
+    the gradient of the evaluation and the schedule's learning rate."""
 
     name = "rule"
     #: names of the hyper-parameters, in signature order (for repr, JSON and checkpoints)
@@ -61,11 +50,15 @@ class Rule:
     lr: float
     maximize: bool
 
-    def init(self, params: np.ndarray) -> State:
-        return {"step": 0}
-
     def step(self, params: np.ndarray, grad: np.ndarray, state: State, lr: float) -> None:
+        """One update of ``params`` and ``state`` in place, as ``torch.optim``'s ``step()``
+        with learning rate ``lr``."""
         raise NotImplementedError
+
+    def update(self, x: np.ndarray, ev: Evaluation, state: State, ctx: StepContext) -> None:
+        # an overflow here shows as a non-finite point at the next evaluation: "diverged"
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self.step(x, ev.g, state, ctx.lr)
 
     def _scratch(self, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Two work arrays shaped like the parameters, kept between steps: the updates below
@@ -123,10 +116,10 @@ class SGD(Rule):
 
     def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
-        self.lr = _check("lr", lr)
-        self.momentum = _check("momentum", momentum)
-        self.dampening = _check("dampening", dampening)
-        self.weight_decay = _check("weight_decay", weight_decay)
+        self.lr = checks.number("lr", lr, low=0)
+        self.momentum = checks.number("momentum", momentum, low=0)
+        self.dampening = checks.number("dampening", dampening, low=0)
+        self.weight_decay = checks.number("weight_decay", weight_decay, low=0)
         self.nesterov = bool(nesterov)
         self.maximize = bool(maximize)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
@@ -181,14 +174,10 @@ class Adam(Rule):
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
                  maximize: bool = False):
-        self.lr = _check("lr", lr)
-        try:
-            b1, b2 = betas
-        except (TypeError, ValueError):
-            raise ParameterError(f"betas must be a pair of numbers, got {betas!r}") from None
-        self.betas = (_check("betas[0]", b1, 0.0, 1.0), _check("betas[1]", b2, 0.0, 1.0))
-        self.eps = _check("eps", eps)
-        self.weight_decay = _check("weight_decay", weight_decay)
+        self.lr = checks.number("lr", lr, low=0)
+        self.betas = checks.pair("betas", betas, low=0, high=1, high_open=True)
+        self.eps = checks.number("eps", eps, low=0)
+        self.weight_decay = checks.number("weight_decay", weight_decay, low=0)
         self.amsgrad = bool(amsgrad)
         self.maximize = bool(maximize)
 
@@ -265,11 +254,11 @@ class RMSprop(Rule):
     def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  maximize: bool = False):
-        self.lr = _check("lr", lr)
-        self.alpha = _check("alpha", alpha)
-        self.eps = _check("eps", eps)
-        self.weight_decay = _check("weight_decay", weight_decay)
-        self.momentum = _check("momentum", momentum)
+        self.lr = checks.number("lr", lr, low=0)
+        self.alpha = checks.number("alpha", alpha, low=0)
+        self.eps = checks.number("eps", eps, low=0)
+        self.weight_decay = checks.number("weight_decay", weight_decay, low=0)
+        self.momentum = checks.number("momentum", momentum, low=0)
         self.centered = bool(centered)
         self.maximize = bool(maximize)
 
@@ -332,12 +321,12 @@ class Adagrad(Rule):
     def __init__(self, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10,
                  maximize: bool = False):
-        self.lr = _check("lr", lr)
-        self.lr_decay = _check("lr_decay", lr_decay)
-        self.weight_decay = _check("weight_decay", weight_decay)
-        self.initial_accumulator_value = _check("initial_accumulator_value",
-                                                initial_accumulator_value)
-        self.eps = _check("eps", eps)
+        self.lr = checks.number("lr", lr, low=0)
+        self.lr_decay = checks.number("lr_decay", lr_decay, low=0)
+        self.weight_decay = checks.number("weight_decay", weight_decay, low=0)
+        self.initial_accumulator_value = checks.number("initial_accumulator_value",
+                                                       initial_accumulator_value, low=0)
+        self.eps = checks.number("eps", eps, low=0)
         self.maximize = bool(maximize)
 
     def init(self, params):

@@ -49,7 +49,7 @@ from ..errors import ParameterError
 from ..optim.rules import Rule, make_rule
 from ..optim.schedules import make_schedule
 from ..train import train
-from .objectives import LinearObjective, LogisticObjective, MLPObjective, SoftmaxObjective
+from .objectives import LinearLoss, LogisticLoss, MLPLoss, SoftmaxLoss
 
 #: appended to the stop reason when a run without standardization diverges
 _UNSCALED_HINT = ("; features are not standardized (standardize=False): gradient descent "
@@ -88,7 +88,7 @@ class _GDEstimator(BaseEstimator):
     _is_classifier = False
 
     # ---- to be provided -------------------------------------------------------------------
-    def _make_objective(self, n_features: int, n_outputs: int) -> Any:
+    def _make_loss(self, n_features: int, n_outputs: int) -> Any:
         raise NotImplementedError
 
     def _score_fn(self):
@@ -167,7 +167,7 @@ class _GDEstimator(BaseEstimator):
             self.scaler_ = Standardizer().fit(X, feature_names=None if names is None else
                                               [str(f) for f in names]) \
                 if self.standardize else None
-            self.objective_ = self._make_objective(X.shape[1], n_out)
+            self.objective_ = self._make_loss(X.shape[1], n_out)
             if coef_init is None and intercept_init is None:
                 self.params_ = self.objective_.init_params(np.random.default_rng(self.seed),
                                                            dtype=dtype)
@@ -287,7 +287,7 @@ class _GDEstimator(BaseEstimator):
         elif self._multi_target_stream(stream):
             n_out = stream.n_targets
         self.scaler_ = stream.fit_standardizer(apply=True) if self.standardize else None
-        self.objective_ = self._make_objective(d, n_out)
+        self.objective_ = self._make_loss(d, n_out)
         self.params_ = self.objective_.init_params(np.random.default_rng(self.seed), dtype=dtype)
         self._opt_state = None
         self.t_ = 0
@@ -419,9 +419,9 @@ class LinearRegression(RegressorMixin, _GDEstimator):
                      patience, early_stopping, validation_fraction, l2, standardize,
                      time_limit, verbose, optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return LinearObjective(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
-                               loss=self.loss, l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return LinearLoss(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
+                          loss=self.loss, l2=self.l2)
 
     def fit(self, X: Any, y: Any, coef_init: Any = None,
             intercept_init: Any = None) -> "LinearRegression":
@@ -486,8 +486,8 @@ class LinearRegression(RegressorMixin, _GDEstimator):
         check_is_fitted(self, "params_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
-        obj = LinearObjective(X.shape[1], n_targets=1 if y.ndim == 1 else y.shape[1],
-                              fit_intercept=self.fit_intercept, loss="mse")
+        obj = LinearLoss(X.shape[1], n_targets=1 if y.ndim == 1 else y.shape[1],
+                         fit_intercept=self.fit_intercept, loss="mse")
         flat = obj.closed_form(X, y)
         v = obj.views(flat)
         pred = obj.predict_raw(flat, X).reshape(y.shape)
@@ -566,8 +566,8 @@ class LogisticRegression(_LinearClassifierBase):
                              f"SoftmaxRegression for more than two classes.")
         return yt, k
 
-    def _make_objective(self, n_features, n_outputs):
-        return LogisticObjective(n_features, fit_intercept=self.fit_intercept, l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return LogisticLoss(n_features, fit_intercept=self.fit_intercept, l2=self.l2)
 
     def _init_from(self, coef_init, intercept_init, dtype):
         d = self.n_features_in_
@@ -609,9 +609,9 @@ class SoftmaxRegression(_LinearClassifierBase):
                      patience, early_stopping, validation_fraction, l2, standardize,
                      time_limit, verbose, optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return SoftmaxObjective(n_features, max(n_outputs, 2), fit_intercept=self.fit_intercept,
-                                l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return SoftmaxLoss(n_features, max(n_outputs, 2), fit_intercept=self.fit_intercept,
+                           l2=self.l2)
 
     def _init_from(self, coef_init, intercept_init, dtype):
         d, K = self.n_features_in_, self.objective_.n_classes
@@ -670,9 +670,9 @@ class MLPClassifier(_MLPBase, _ClassifierBase):
                      patience, early_stopping, validation_fraction, l2, standardize,
                      time_limit, verbose, optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return MLPObjective(self._layers(n_features, max(n_outputs, 2)),
-                            activation=self.activation, task="classification", l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return MLPLoss(self._layers(n_features, max(n_outputs, 2)),
+                       activation=self.activation, task="classification", l2=self.l2)
 
 
 class MLPRegressor(RegressorMixin, _MLPBase):
@@ -692,9 +692,9 @@ class MLPRegressor(RegressorMixin, _MLPBase):
                      patience, early_stopping, validation_fraction, l2, standardize,
                      time_limit, verbose, optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return MLPObjective(self._layers(n_features, n_outputs), activation=self.activation,
-                            task="regression", l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return MLPLoss(self._layers(n_features, n_outputs), activation=self.activation,
+                       task="regression", l2=self.l2)
 
     def _score_fn(self):
         def r2(p, X, y):

@@ -251,15 +251,15 @@ def make_sweep(objective: Any, rule: Any, *, required: bool = False) -> SGDSweep
     (``required``: raise instead, naming why)."""
     from ..errors import ParameterError
     from ..optim.rules import SGD
-    from .objectives import LinearObjective, LogisticObjective
+    from .objectives import LinearLoss, LogisticLoss
 
     why = None
     kind = None
     if type(rule) is not SGD or rule.momentum != 0 or rule.maximize:
         why = "the compiled online kernel runs plain SGD only (no momentum, not maximize)"
-    elif isinstance(objective, LinearObjective) and objective.n_targets == 1:
+    elif isinstance(objective, LinearLoss) and objective.n_targets == 1:
         kind = _KINDS[objective.loss]
-    elif isinstance(objective, LogisticObjective):
+    elif isinstance(objective, LogisticLoss):
         kind = _KINDS["logistic"]
     else:
         why = ("the compiled online kernel supports linear regression with one target and "

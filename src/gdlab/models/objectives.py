@@ -1,14 +1,14 @@
 """Loss functions of the data models, with analytic gradients.
 
-Each objective maps ONE flat 1-D parameter vector ``params`` and a batch
+Each model loss maps ONE flat 1-D parameter vector ``params`` and a batch
 ``(X, y)`` to the mean loss over the batch (plus an optional L2 penalty) and
 its gradient, written into one flat array of the same length and dtype.  The
 shared descent loop only ever sees flat vectors; the models hand out named
-*views* into them (:meth:`Objective.views`), so an optimizer step is a few
+*views* into them (:meth:`ModelLoss.views`), so an optimizer step is a few
 vectorized operations on contiguous memory.
 
-Conventions shared by every objective
--------------------------------------
+Conventions shared by every loss
+--------------------------------
 * ``n`` is the number of rows of the batch ``X`` (shape ``(n, n_features)``).
 * Losses are **means over the batch**; the L2 penalty ``(l2/2)·‖w‖²`` is added
   once per evaluation (it does not depend on the batch size) and applies to the
@@ -20,7 +20,7 @@ Conventions shared by every objective
   dtype is converted to the dtype of ``params`` on every call, so pre-convert
   the data once if speed matters.
 * Underflow to 0 (``exp(-1000)``) is intended and silenced inside the
-  objectives; overflow cannot happen in the loss/gradient formulas used.
+  losses; overflow cannot happen in the loss/gradient formulas used.
 * Bad arguments raise :class:`~gdlab.errors.ParameterError`, bad data
   (shapes, labels) raise :class:`~gdlab.errors.DataError`.  Finiteness of
   ``X`` is *not* checked per call (it would cost a pass over every batch);
@@ -62,12 +62,12 @@ def _pool():
 __all__ = [
     "ACTIVATIONS",
     "Activation",
-    "LinearObjective",
-    "LogisticObjective",
-    "MLPObjective",
-    "Objective",
-    "SoftmaxObjective",
-    "get_objective",
+    "LinearLoss",
+    "LogisticLoss",
+    "MLPLoss",
+    "ModelLoss",
+    "SoftmaxLoss",
+    "get_loss",
     "identity",
     "identity_derivative",
     "log_sigmoid",
@@ -361,7 +361,7 @@ def _as_class_targets(y, n: int, n_classes: int, dtype: np.dtype):
 # Base class
 # ---------------------------------------------------------------------------
 
-class Objective:
+class ModelLoss:
     """Base class: a loss over one flat parameter vector.
 
     Subclasses define ``_layout`` (a list of ``(name, shape)``; memory order is
@@ -553,7 +553,7 @@ class Objective:
 _LINEAR_LOSSES = ("mse", "rmse", "half_mse")
 
 
-class LinearObjective(Objective):
+class LinearLoss(ModelLoss):
     r"""Linear regression ŷ = Xβ + b with a squared-error loss.
 
     With residuals r = y − Xβ − b (n rows; for k targets r is n×k and
@@ -608,7 +608,7 @@ class LinearObjective(Objective):
         self.penalized = slice(0, d * k)
 
     def __repr__(self) -> str:
-        return (f"LinearObjective(n_features={self.n_features}, n_targets={self.n_targets}, "
+        return (f"LinearLoss(n_features={self.n_features}, n_targets={self.n_targets}, "
                 f"fit_intercept={self.fit_intercept}, loss={self.loss!r}, l2={self.l2})")
 
     def _split(self, p):
@@ -745,7 +745,7 @@ class LinearObjective(Objective):
 
         Solved by ``np.linalg.lstsq`` in float64 with the intercept handled by
         centering X and y.  With ``l2 > 0`` it is the ridge solution of *this*
-        objective: ``mse`` ⇔ ridge strength λ = n·l2/2, ``half_mse`` ⇔
+        loss: ``mse`` ⇔ ridge strength λ = n·l2/2, ``half_mse`` ⇔
         λ = n·l2 (i.e. minimize ‖r‖² + λ‖β‖², solved as least squares on X
         stacked over √λ·I).  For ``rmse`` the unpenalized minimizer equals the
         least-squares one; ``rmse`` with ``l2 > 0`` has no closed form and
@@ -757,7 +757,7 @@ class LinearObjective(Objective):
         Y = _as_real_targets(y, n, self.n_targets, np.dtype(np.float64))
         if self.l2 and self.loss == "rmse":
             raise ParameterError("closed_form() has no closed-form solution for loss='rmse' "
-                                 "with l2 > 0; minimize the objective numerically instead")
+                                 "with l2 > 0; minimize the loss numerically instead")
         if self.fit_intercept:
             x_mean = X.mean(axis=0)
             y_mean = Y.mean(axis=0)
@@ -780,8 +780,8 @@ class LinearObjective(Objective):
 # Logistic regression
 # ---------------------------------------------------------------------------
 
-class _LinearClassifierObjective(Objective):
-    """Shared by the logistic and softmax objectives: logits from one linear layer
+class _LinearClassifierLoss(ModelLoss):
+    """Shared by the logistic and softmax losses: logits from one linear layer
     (``_logits``)."""
 
     def _logits(self, p, X):  # pragma: no cover - abstract
@@ -793,7 +793,7 @@ class _LinearClassifierObjective(Objective):
         return self._logits(p, _as_X(X, self.n_features, p.dtype))
 
 
-class LogisticObjective(_LinearClassifierObjective):
+class LogisticLoss(_LinearClassifierLoss):
     r"""Binary logistic regression: mean cross-entropy on labels y ∈ {0, 1}.
 
     With logits z = Xw + b and p = σ(z)::
@@ -806,7 +806,7 @@ class LogisticObjective(_LinearClassifierObjective):
     loss and gradient without warnings.
 
     Relation to scikit-learn: ``LogisticRegression(C=C)`` minimizes
-    C·Σᵢ loglossᵢ + ½‖w‖², which has the same minimizer as this objective with
+    C·Σᵢ loglossᵢ + ½‖w‖², which has the same minimizer as this loss with
     ``l2 = 1/(n·C)``.
 
     Layout: ``coef`` (n_features,), then ``intercept`` (1,).  ``y``: shape
@@ -824,7 +824,7 @@ class LogisticObjective(_LinearClassifierObjective):
         self.penalized = slice(0, self.n_features)
 
     def __repr__(self) -> str:
-        return (f"LogisticObjective(n_features={self.n_features}, "
+        return (f"LogisticLoss(n_features={self.n_features}, "
                 f"fit_intercept={self.fit_intercept}, l2={self.l2})")
 
     def _labels(self, y, n, dtype):
@@ -930,7 +930,7 @@ def _softmax_xent_value(Z, kind, Y, n):
     return (np.log(Z.sum(axis=1)).sum() - zy_sum) / n
 
 
-class SoftmaxObjective(_LinearClassifierObjective):
+class SoftmaxLoss(_LinearClassifierLoss):
     r"""Multinomial logistic (softmax) regression with mean cross-entropy.
 
     With logits Z = XW + b (n×K), P = softmax(Z) row-wise and Y the one-hot
@@ -966,7 +966,7 @@ class SoftmaxObjective(_LinearClassifierObjective):
         self.penalized = slice(0, d * K)
 
     def __repr__(self) -> str:
-        return (f"SoftmaxObjective(n_features={self.n_features}, n_classes={self.n_classes}, "
+        return (f"SoftmaxLoss(n_features={self.n_features}, n_classes={self.n_classes}, "
                 f"fit_intercept={self.fit_intercept}, l2={self.l2})")
 
     def _logits(self, p, X):
@@ -1010,7 +1010,7 @@ class SoftmaxObjective(_LinearClassifierObjective):
 _TASKS = ("classification", "regression")
 
 
-class MLPObjective(Objective):
+class MLPLoss(ModelLoss):
     r"""Fully connected network trained by backpropagation (chain rule, layer by layer).
 
     ``layer_sizes = [n_in, h₁, …, h_{L−1}, n_out]`` gives L weight layers
@@ -1035,7 +1035,7 @@ class MLPObjective(Objective):
     Penalty: ``(l2/2)·Σ_l ‖W_l‖²_F`` on the weights only (not the biases),
     added once per batch, independent of the batch size.  scikit-learn's MLP
     adds ``alpha/(2·n_batch)·Σ‖W‖²`` instead, so for full-batch training
-    ``alpha = l2·n`` gives the same objective.
+    ``alpha = l2·n`` gives the same loss.
 
     Backward pass (δ_l = ∂L/∂z_l)::
 
@@ -1105,7 +1105,7 @@ class MLPObjective(Objective):
         self._local = threading.local()
 
     def __repr__(self) -> str:
-        return (f"MLPObjective(layer_sizes={self.layer_sizes}, activation={self.activation!r}, "
+        return (f"MLPLoss(layer_sizes={self.layer_sizes}, activation={self.activation!r}, "
                 f"task={self.task!r}, l2={self.l2})")
 
     def __getstate__(self):
@@ -1275,25 +1275,25 @@ class MLPObjective(Objective):
 # Factory
 # ---------------------------------------------------------------------------
 
-_OBJECTIVES = {
-    "linear": LinearObjective,
-    "logistic": LogisticObjective,
-    "softmax": SoftmaxObjective,
-    "mlp": MLPObjective,
+_LOSSES = {
+    "linear": LinearLoss,
+    "logistic": LogisticLoss,
+    "softmax": SoftmaxLoss,
+    "mlp": MLPLoss,
 }
 
 
-def get_objective(name: str, **kwargs) -> Objective:
-    """Build an objective by name: ``linear``, ``logistic``, ``softmax`` or ``mlp``.
+def get_loss(name: str, **kwargs) -> ModelLoss:
+    """Build a model loss by name: ``linear``, ``logistic``, ``softmax`` or ``mlp``.
 
     Keyword arguments go to the class, e.g.
-    ``get_objective("mlp", layer_sizes=[4, 16, 3], activation="tanh")``.
+    ``get_loss("mlp", layer_sizes=[4, 16, 3], activation="tanh")``.
     """
-    if not isinstance(name, str) or name.lower() not in _OBJECTIVES:
-        raise ParameterError(f"unknown objective {name!r}; choose one of {', '.join(_OBJECTIVES)}")
+    if not isinstance(name, str) or name.lower() not in _LOSSES:
+        raise ParameterError(f"unknown loss {name!r}; choose one of {', '.join(_LOSSES)}")
     try:
-        return _OBJECTIVES[name.lower()](**kwargs)
+        return _LOSSES[name.lower()](**kwargs)
     except TypeError as exc:
         if isinstance(exc, ParameterError):
             raise
-        raise ParameterError(f"bad arguments for objective {name!r}: {exc}") from exc
+        raise ParameterError(f"bad arguments for loss {name!r}: {exc}") from exc

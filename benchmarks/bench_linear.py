@@ -44,7 +44,7 @@ import numpy as np
 from _common import best_of, header, peer, r2, skip_note, table
 
 from gdlab.models.estimators import LinearRegression
-from gdlab.models.objectives import LinearLoss
+from gdlab.models.linear import LinearLoss
 from gdlab.train import FullPass, ModelObjective
 from gdlab.data.stream import ArrayStream
 

@@ -11,7 +11,7 @@ from gdlab.data import _order
 from gdlab.errors import ParameterError
 from gdlab.models import kernels
 from gdlab.models.estimators import LinearRegression, LogisticRegression
-from gdlab.models.objectives import LinearLoss, LogisticLoss, SoftmaxLoss
+from gdlab.models import LinearLoss, LogisticLoss, SoftmaxLoss
 from gdlab.optim.rules import SGD, Adam
 from gdlab.optim.schedules import StepDecay
 from gdlab.train import _segment_starts, load_checkpoint, train

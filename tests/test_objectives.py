@@ -1,5 +1,5 @@
-"""Tests of gdlab.models.objectives: analytic gradients checked against finite
-differences, sympy, the lecture's update rule and scikit-learn."""
+"""Tests of the models' losses (gdlab.models.linear, .mlp, .activations): analytic
+gradients checked against finite differences, sympy, the lecture's update rule and scikit-learn."""
 
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ import pytest
 import sympy as sp
 
 from gdlab.errors import DataError, ParameterError
-from gdlab.models.objectives import (
+from gdlab.models import LinearLoss, LogisticLoss, MLPLoss, SoftmaxLoss, get_loss
+from gdlab.models.activations import (
     ACTIVATIONS,
-    LinearLoss,
-    LogisticLoss,
-    MLPLoss,
-    SoftmaxLoss,
-    get_loss,
     log_sigmoid,
     log_softmax,
     relu,
@@ -571,7 +567,7 @@ def test_gradient_written_through_views_of_the_flat_array(rng):
     assert g is out and np.all(np.isfinite(out))
 
 
-def _all_objectives_and_data(rng):
+def _all_losses_and_data(rng):
     X = rng.normal(size=(16, 3))
     ycls = rng.integers(0, 3, 16)
     yreg = rng.normal(size=16)
@@ -588,7 +584,7 @@ def _all_objectives_and_data(rng):
 
 
 def test_float32_in_float32_out(rng):
-    for obj, X, y in _all_objectives_and_data(rng):
+    for obj, X, y in _all_losses_and_data(rng):
         p64 = obj.init_params(rng) + rng.normal(scale=0.1, size=obj.n_params)
         p32 = p64.astype(np.float32)
         X32 = X.astype(np.float32)
@@ -714,7 +710,7 @@ def test_bad_data_raises_data_error():
 def test_fused_full_batch_pass_equals_the_plain_one(loss, k, intercept, compiled, monkeypatch):
     """Large batches take one threaded pass over X (compiled with numba for one target);
     it must give the plain pass's numbers."""
-    import gdlab.models.objectives as O
+    import gdlab.models.linear as O
     from gdlab.models import kernels
 
     if compiled and not kernels.numba_available():

@@ -19,7 +19,7 @@ import pytest
 from gdlab import persist
 from gdlab.data import ArrayStream, CSVStream
 from gdlab.errors import ModelFileError, ParameterError
-from gdlab.models.objectives import LinearLoss
+from gdlab.models import LinearLoss
 from gdlab.optim.linesearch import Armijo
 from gdlab.optim.rules import SGD, Adam
 from gdlab.optim.schedules import Cosine, InverseTime
@@ -56,7 +56,7 @@ CHILD = textwrap.dedent("""
     import json, os, sys, time
     import numpy as np
     from gdlab.data import ArrayStream
-    from gdlab.models.objectives import MLPLoss
+    from gdlab.models import MLPLoss
     from gdlab.optim.rules import Adam
     from gdlab.optim.schedules import Cosine
     from gdlab.train import train
@@ -418,7 +418,7 @@ def test_epoch_lr_is_the_rate_of_the_epochs_last_step():
 def test_resume_keeps_the_divergence_reference(tmp_path):
     """The divergence test compares with the loss at the run's first step, also after a resume."""
     from gdlab.data import ArrayStream
-    from gdlab.models.objectives import LinearLoss
+    from gdlab.models import LinearLoss
     from gdlab.optim import sgd
     from gdlab.persist import load
     from gdlab.train import train

@@ -49,7 +49,8 @@ from ..errors import ParameterError
 from ..optim.rules import Rule, make_rule
 from ..optim.schedules import make_schedule
 from ..train import train
-from .objectives import LinearLoss, LogisticLoss, MLPLoss, SoftmaxLoss
+from .linear import LinearLoss, LogisticLoss, SoftmaxLoss
+from .mlp import MLPLoss
 
 #: appended to the stop reason when a run without standardization diverges
 _UNSCALED_HINT = ("; features are not standardized (standardize=False): gradient descent "

@@ -251,7 +251,7 @@ def make_sweep(objective: Any, rule: Any, *, required: bool = False) -> SGDSweep
     (``required``: raise instead, naming why)."""
     from ..errors import ParameterError
     from ..optim.rules import SGD
-    from .objectives import LinearLoss, LogisticLoss
+    from .linear import LinearLoss, LogisticLoss
 
     why = None
     kind = None

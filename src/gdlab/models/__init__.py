@@ -12,6 +12,7 @@ Importing this package imports scikit-learn (the estimators are built on it).
 
 from __future__ import annotations
 
+from .. import checks
 from ..errors import ParameterError
 from .estimators import (
     LinearRegression,
@@ -52,10 +53,9 @@ def get_loss(name: str, **kwargs) -> ModelLoss:
     Keyword arguments go to the class, e.g.
     ``get_loss("mlp", layer_sizes=[4, 16, 3], activation="tanh")``.
     """
-    if not isinstance(name, str) or name.lower() not in _LOSSES:
-        raise ParameterError(f"unknown loss {name!r}; choose one of {', '.join(_LOSSES)}")
+    key = checks.choice("name", name, _LOSSES)
     try:
-        return _LOSSES[name.lower()](**kwargs)
+        return _LOSSES[key](**kwargs)
     except TypeError as exc:
         if isinstance(exc, ParameterError):
             raise

@@ -43,6 +43,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import checks
 from ..data.standardize import Standardizer
 from ..data.stream import ArrayStream
 from ..errors import ParameterError
@@ -97,19 +98,11 @@ class _GDEstimator(BaseEstimator):
 
     # ---- helpers --------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.batch_size is not None and (isinstance(self.batch_size, bool) or
-                                            int(self.batch_size) != self.batch_size or
-                                            self.batch_size < 1):
-            raise ParameterError(f"batch_size must be None or a positive whole number, got "
-                                 f"{self.batch_size!r}")
-        if not isinstance(self.epochs, (int, np.integer)) or isinstance(self.epochs, bool) \
-                or self.epochs < 1:
-            raise ParameterError(f"epochs must be a positive whole number, got {self.epochs!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ParameterError(f"validation_fraction must be in (0, 1), got "
-                                 f"{self.validation_fraction!r}")
-        if self.l2 < 0:
-            raise ParameterError(f"l2 must be non-negative, got {self.l2!r}")
+        checks.count("batch_size", self.batch_size, minimum=1, none=True)
+        checks.count("epochs", self.epochs, minimum=1)
+        checks.number("validation_fraction", self.validation_fraction, low=0, high=1,
+                      low_open=True, high_open=True)
+        checks.number("l2", self.l2, low=0)
 
     def _rule(self) -> Rule:
         if isinstance(self.optimizer, Rule):
@@ -642,11 +635,9 @@ class _MLPBase(_GDEstimator):
         hidden = self.hidden_layer_sizes
         if isinstance(hidden, (int, np.integer)):
             hidden = (hidden,)
-        hidden = list(hidden)
-        if any(int(h) != h or h < 1 for h in hidden):
-            raise ParameterError(f"hidden_layer_sizes must be positive whole numbers, got "
-                                 f"{self.hidden_layer_sizes!r}")
-        return [n_in, *map(int, hidden), n_out]
+        sizes = [checks.count(f"hidden_layer_sizes[{i}]", h, minimum=1)
+                 for i, h in enumerate(hidden)]
+        return [n_in, *sizes, n_out]
 
     def _set_public(self) -> None:
         layers = self.objective_.layers(self.params_)

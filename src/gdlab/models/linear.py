@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import expit as _expit
 from scipy.special import log_expit as _log_expit
 
+from gdlab import checks
 from gdlab.errors import DataError, ParameterError
 
 from . import kernels
@@ -27,10 +28,6 @@ from .loss import (
     _as_class_targets,
     _as_real_targets,
     _as_X,
-    _check_bool,
-    _check_dtype,
-    _check_int,
-    _check_l2,
     _softmax_xent_inplace,
     _softmax_xent_value,
 )
@@ -114,13 +111,11 @@ class LinearLoss(ModelLoss):
 
     def __init__(self, n_features: int, n_targets: int = 1, fit_intercept: bool = True,
                  loss: str = "mse", l2: float = 0.0):
-        self.n_features = _check_int("n_features", n_features, 1)
-        self.n_targets = _check_int("n_targets", n_targets, 1)
-        self.fit_intercept = _check_bool("fit_intercept", fit_intercept)
-        if loss not in _LINEAR_LOSSES:
-            raise ParameterError(f"unknown loss {loss!r}; choose one of {', '.join(_LINEAR_LOSSES)}")
-        self.loss = loss
-        self.l2 = _check_l2(l2)
+        self.n_features = checks.count("n_features", n_features, minimum=1)
+        self.n_targets = checks.count("n_targets", n_targets, minimum=1)
+        self.fit_intercept = checks.flag("fit_intercept", fit_intercept)
+        self.loss = checks.choice("loss", loss, _LINEAR_LOSSES)
+        self.l2 = checks.number("l2", l2, low=0)
         d, k = self.n_features, self.n_targets
         coef_shape = (d,) if k == 1 else (d, k)
         layout = [("coef", coef_shape)]
@@ -272,7 +267,7 @@ class LinearLoss(ModelLoss):
         least-squares one; ``rmse`` with ``l2 > 0`` has no closed form and
         raises ParameterError.  Rank-deficient X gives the minimum-norm solution.
         """
-        dt = _check_dtype(dtype)
+        dt = checks.float_dtype("dtype", dtype)
         X = _as_X(X, self.n_features, np.dtype(np.float64))
         n, d = X.shape
         Y = _as_real_targets(y, n, self.n_targets, np.dtype(np.float64))
@@ -337,9 +332,9 @@ class LogisticLoss(_LinearClassifierLoss):
     """
 
     def __init__(self, n_features: int, fit_intercept: bool = True, l2: float = 0.0):
-        self.n_features = _check_int("n_features", n_features, 1)
-        self.fit_intercept = _check_bool("fit_intercept", fit_intercept)
-        self.l2 = _check_l2(l2)
+        self.n_features = checks.count("n_features", n_features, minimum=1)
+        self.fit_intercept = checks.flag("fit_intercept", fit_intercept)
+        self.l2 = checks.number("l2", l2, low=0)
         layout = [("coef", (self.n_features,))]
         if self.fit_intercept:
             layout.append(("intercept", (1,)))
@@ -432,10 +427,10 @@ class SoftmaxLoss(_LinearClassifierLoss):
 
     def __init__(self, n_features: int, n_classes: int, fit_intercept: bool = True,
                  l2: float = 0.0):
-        self.n_features = _check_int("n_features", n_features, 1)
-        self.n_classes = _check_int("n_classes", n_classes, 2)
-        self.fit_intercept = _check_bool("fit_intercept", fit_intercept)
-        self.l2 = _check_l2(l2)
+        self.n_features = checks.count("n_features", n_features, minimum=1)
+        self.n_classes = checks.count("n_classes", n_classes, minimum=2)
+        self.fit_intercept = checks.flag("fit_intercept", fit_intercept)
+        self.l2 = checks.number("l2", l2, low=0)
         d, K = self.n_features, self.n_classes
         layout = [("coef", (d, K))]
         if self.fit_intercept:

@@ -36,62 +36,19 @@ Conventions shared by every loss
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from gdlab import checks
 from gdlab.errors import DataError, ParameterError
 
 __all__ = ["ModelLoss"]
 
 
 # ---------------------------------------------------------------------------
-# Argument checking helpers
+# Input conversion
 # ---------------------------------------------------------------------------
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ParameterError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _check_l2(l2) -> float:
-    if isinstance(l2, bool) or not isinstance(l2, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"l2 must be a number >= 0, got {l2!r}")
-    l2 = float(l2)
-    if not math.isfinite(l2) or l2 < 0:
-        raise ParameterError(f"l2 must be a finite number >= 0, got {l2}")
-    return l2
-
-
-def _check_bool(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _check_dtype(dtype) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise ParameterError(f"dtype must be a floating dtype such as float32 or float64, "
-                             f"got {dtype!r}") from exc
-    if dt.kind != "f":
-        raise ParameterError(f"dtype must be a floating dtype such as float32 or float64, got {dt}")
-    return dt
-
-
-def _as_rng(rng) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(rng)
-    raise ParameterError(f"rng must be a numpy Generator, an integer seed or None, got {rng!r}")
-
 
 def _as_X(X, n_features: int, dtype: np.dtype) -> np.ndarray:
     X = np.asarray(X)
@@ -230,7 +187,7 @@ class ModelLoss:
 
     def pack(self, arrays: Mapping[str, np.ndarray], dtype=np.float64) -> np.ndarray:
         """Build a flat parameter vector from named arrays (the inverse of :meth:`views`)."""
-        dt = _check_dtype(dtype)
+        dt = checks.float_dtype("dtype", dtype)
         missing = set(self._offsets) - set(arrays)
         extra = set(arrays) - set(self._offsets)
         if missing or extra:
@@ -258,8 +215,8 @@ class ModelLoss:
     # -- public API ----------------------------------------------------------
     def init_params(self, rng=None, dtype=np.float64) -> np.ndarray:
         """Initial flat parameter vector of length ``n_params`` (zeros unless overridden)."""
-        _as_rng(rng)
-        return np.zeros(self.n_params, dtype=_check_dtype(dtype))
+        checks.rng("rng", rng)
+        return np.zeros(self.n_params, dtype=checks.float_dtype("dtype", dtype))
 
     def value_and_grad(self, params: np.ndarray, X, y, out: np.ndarray | None = None
                        ) -> tuple[float, np.ndarray]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gdlab import checks
 from gdlab.errors import ParameterError
 
 from .activations import _ACTIVATION_ALIASES, ACTIVATIONS
@@ -21,11 +22,7 @@ from .loss import (
     ModelLoss,
     _as_class_targets,
     _as_real_targets,
-    _as_rng,
     _as_X,
-    _check_dtype,
-    _check_int,
-    _check_l2,
     _softmax_xent_inplace,
     _softmax_xent_value,
 )
@@ -98,22 +95,17 @@ class MLPLoss(ModelLoss):
         if len(layer_sizes) < 2:
             raise ParameterError("layer_sizes needs at least the input and output sizes, "
                                  f"got {list(layer_sizes)}")
-        sizes = [_check_int(f"layer_sizes[{i}]", s, 1) for i, s in enumerate(layer_sizes)]
-        if not isinstance(activation, str):
-            raise ParameterError(f"activation must be a string, got {activation!r}")
-        act = _ACTIVATION_ALIASES.get(activation, activation)
-        if act not in ACTIVATIONS:
-            raise ParameterError(f"unknown activation {activation!r}; choose one of "
-                                 f"{', '.join(ACTIVATIONS)} (or 'logistic' for sigmoid)")
-        if task not in _TASKS:
-            raise ParameterError(f"unknown task {task!r}; choose 'classification' or 'regression'")
+        sizes = [checks.count(f"layer_sizes[{i}]", s, minimum=1)
+                 for i, s in enumerate(layer_sizes)]
+        act = checks.choice("activation", activation, ACTIVATIONS, aliases=_ACTIVATION_ALIASES)
+        task = checks.choice("task", task, _TASKS)
         if task == "classification" and sizes[-1] < 2:
             raise ParameterError("classification needs at least 2 outputs (one per class); "
                                  "use 2 outputs for a binary problem")
         self.layer_sizes = sizes
         self.activation = act
         self.task = task
-        self.l2 = _check_l2(l2)
+        self.l2 = checks.number("l2", l2, low=0)
         self.n_features = sizes[0]
         self.n_outputs = sizes[-1]
         self.n_layers = len(sizes) - 1
@@ -171,8 +163,8 @@ class MLPLoss(ModelLoss):
     def init_params(self, rng=None, dtype=np.float64) -> np.ndarray:
         """He-uniform (layers into a relu) or Glorot-uniform (others, and the output layer)
         weights, zero biases."""
-        rng = _as_rng(rng)
-        dt = _check_dtype(dtype)
+        rng = checks.rng("rng", rng)
+        dt = checks.float_dtype("dtype", dtype)
         p = np.zeros(self.n_params, dtype=dt)
         for (W, _), r in zip(self._layers(p), self.init_bounds()):
             W[...] = rng.uniform(-r, r, size=W.shape)

@@ -89,6 +89,30 @@ class _GDEstimator(BaseEstimator):
 
     _is_classifier = False
 
+    def __init__(self, *, optimizer: Any, lr: float, schedule: Any, batch_size: int | None,
+                 epochs: int, shuffle: bool, seed: int | None, tol: float | None,
+                 patience: int, early_stopping: bool, validation_fraction: float, l2: float,
+                 standardize: bool, time_limit: float | None, verbose: bool,
+                 optimizer_options: dict | None):
+        """Store the hyper-parameters every estimator has (each subclass passes its own
+        defaults by keyword, as scikit-learn's estimators do)."""
+        self.optimizer = optimizer
+        self.lr = lr
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.seed = seed
+        self.tol = tol
+        self.patience = patience
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.l2 = l2
+        self.standardize = standardize
+        self.time_limit = time_limit
+        self.verbose = verbose
+        self.optimizer_options = optimizer_options
+
     # ---- to be provided -------------------------------------------------------------------
     def _make_loss(self, n_features: int, n_outputs: int) -> Any:
         raise NotImplementedError
@@ -371,27 +395,6 @@ class _GDEstimator(BaseEstimator):
         return tags
 
 
-def _common_init(self: Any, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                 patience, early_stopping, validation_fraction, l2, standardize, time_limit,
-                 verbose, optimizer_options) -> None:
-    self.optimizer = optimizer
-    self.lr = lr
-    self.schedule = schedule
-    self.batch_size = batch_size
-    self.epochs = epochs
-    self.shuffle = shuffle
-    self.seed = seed
-    self.tol = tol
-    self.patience = patience
-    self.early_stopping = early_stopping
-    self.validation_fraction = validation_fraction
-    self.l2 = l2
-    self.standardize = standardize
-    self.time_limit = time_limit
-    self.verbose = verbose
-    self.optimizer_options = optimizer_options
-
-
 class LinearRegression(RegressorMixin, _GDEstimator):
     """Linear regression ``y ≈ Xβ + b`` by gradient descent.
 
@@ -409,9 +412,11 @@ class LinearRegression(RegressorMixin, _GDEstimator):
                  verbose: bool = False, optimizer_options: dict | None = None):
         self.loss = loss
         self.fit_intercept = fit_intercept
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
     def _make_loss(self, n_features, n_outputs):
         return LinearLoss(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
@@ -548,9 +553,11 @@ class LogisticRegression(_LinearClassifierBase):
                  time_limit: float | None = None, verbose: bool = False,
                  optimizer_options: dict | None = None):
         self.fit_intercept = fit_intercept
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
     def _prepare_y(self, y, first, classes=None):
         yt, k = super()._prepare_y(y, first, classes)
@@ -599,9 +606,11 @@ class SoftmaxRegression(_LinearClassifierBase):
                  time_limit: float | None = None, verbose: bool = False,
                  optimizer_options: dict | None = None):
         self.fit_intercept = fit_intercept
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
     def _make_loss(self, n_features, n_outputs):
         return SoftmaxLoss(n_features, max(n_outputs, 2), fit_intercept=self.fit_intercept,
@@ -658,9 +667,11 @@ class MLPClassifier(_MLPBase, _ClassifierBase):
                  verbose: bool = False, optimizer_options: dict | None = None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
     def _make_loss(self, n_features, n_outputs):
         return MLPLoss(self._layers(n_features, max(n_outputs, 2)),
@@ -680,9 +691,11 @@ class MLPRegressor(RegressorMixin, _MLPBase):
                  verbose: bool = False, optimizer_options: dict | None = None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
     def _make_loss(self, n_features, n_outputs):
         return MLPLoss(self._layers(n_features, n_outputs), activation=self.activation,

@@ -44,7 +44,7 @@ import numpy as np
 from _common import best_of, header, peer, r2, skip_note, table
 
 from gdlab.models.estimators import LinearRegression
-from gdlab.models.objectives import LinearObjective
+from gdlab.models.linear import LinearLoss
 from gdlab.train import FullPass, ModelObjective
 from gdlab.data.stream import ArrayStream
 
@@ -168,7 +168,7 @@ def time_to_target(fit, Xt, yt, target, repeat, max_epochs=256):
 def epoch_costs(X, y, repeat):
     """Seconds of one full-batch loss+gradient through gdlab's training objective, of the
     floor (one sgemv reading X once) and of the naive two matrix products."""
-    obj = ModelObjective(LinearObjective(D))
+    obj = ModelObjective(LinearLoss(D))
     stream = ArrayStream(X, y, batch_size=None)
     x = np.zeros((1, D + 1), dtype=np.float32)
     x[0, :D] = 0.01

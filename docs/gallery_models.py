@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gdlab import plot
 from gdlab.data import make_classification_blobs, make_linear
-from gdlab.models.estimators import LinearRegression, SoftmaxRegression
+from gdlab.models import LinearRegression, SoftmaxRegression
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/gallery")
 out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from gdlab.data import _order
 from gdlab.errors import ParameterError
 from gdlab.models import kernels
 from gdlab.models.estimators import LinearRegression, LogisticRegression
-from gdlab.models.objectives import LinearObjective, LogisticObjective, SoftmaxObjective
+from gdlab.models import LinearLoss, LogisticLoss, SoftmaxLoss
 from gdlab.optim.rules import SGD, Adam
 from gdlab.optim.schedules import StepDecay
 from gdlab.train import _segment_starts, load_checkpoint, train
@@ -30,8 +30,8 @@ def _problem(kind, dtype, n=1500, d=7, seed=0):
 
 def _objective(kind, d, **kw):
     if kind == "logistic":
-        return LogisticObjective(d, **kw)
-    return LinearObjective(d, loss=kind, **kw)
+        return LogisticLoss(d, **kw)
+    return LinearLoss(d, loss=kind, **kw)
 
 
 def _both(obj, X, y, rule_kw=None, **kw):
@@ -65,7 +65,7 @@ def test_sweep_equals_the_python_loop(kind, dtype, intercept):
 def test_sweep_diverges_at_the_same_step_with_the_same_message():
     X, y = _problem("mse", np.float64)
     X[700] *= 30.0  # one wild row makes lr 0.5 blow up there
-    obj = LinearObjective(X.shape[1])
+    obj = LinearLoss(X.shape[1])
     py, nb = _both(obj, X, y, {"lr": 0.5}, epochs=2, tol=None)
     assert py.status == nb.status == "diverged"
     assert py.diverged_step == nb.diverged_step
@@ -78,7 +78,7 @@ def test_sweep_converges_on_eps_at_the_same_step():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((400, 3))
     y = X @ np.array([1.0, -2.0, 0.5])  # noiseless: every sample's gradient goes to 0
-    obj = LinearObjective(3, fit_intercept=False)
+    obj = LinearLoss(3, fit_intercept=False)
     py, nb = _both(obj, X, y, {"lr": 0.05}, epochs=50, tol=None, eps=1e-6)
     assert py.status == nb.status == "converged"
     assert py.n_steps == nb.n_steps < 50 * 400
@@ -89,7 +89,7 @@ def test_sweep_converges_on_eps_at_the_same_step():
 def test_sweep_early_stopping_and_best_weights_match():
     X, y = _problem("mse", np.float64, n=600)
     Xv, yv = _problem("mse", np.float64, n=200, seed=9)
-    obj = LinearObjective(X.shape[1])
+    obj = LinearLoss(X.shape[1])
     py, nb = _both(obj, X, y, {"lr": 0.002}, epochs=40, tol=1e-2, patience=2,
                    validation=(Xv, yv), restore_best=True)
     assert py.status == nb.status == "stopped" and py.reason == nb.reason
@@ -102,7 +102,7 @@ def test_sweep_early_stopping_and_best_weights_match():
 @pytest.mark.parametrize("first", ["compiled", "python"])
 def test_checkpoints_resume_in_either_path(tmp_path, first):
     X, y = _problem("logistic", np.float64, n=500)
-    obj = LogisticObjective(X.shape[1])
+    obj = LogisticLoss(X.shape[1])
     ckpt = str(tmp_path / "c.gdlab")
 
     def run(compiled, epochs, resume=None, halt=None):
@@ -134,7 +134,7 @@ def test_csv_stream_sweep_equals_the_array_path(tmp_path):
         f.write("a,b,c,y\n")
         for row, t in zip(X, y):
             f.write(",".join(repr(float(v)) for v in row) + f",{float(t)!r}\n")
-    obj = LinearObjective(3)
+    obj = LinearLoss(3)
     csv = CSVStream(str(path), target="y", batch_size=1, seed=4, chunk_rows=300,
                     buffer_chunks=2)
     nb = train(obj, obj.init_params(), csv, SGD(lr=0.01), epochs=2, tol=None, compiled=True)
@@ -176,7 +176,7 @@ def test_segment_starts_cut_at_checkpoints_and_epoch_ends(monkeypatch):
 @needs_numba
 def test_compiled_true_refuses_what_the_kernel_cannot_do():
     X, y = _problem("mse", np.float64, n=50)
-    obj = LinearObjective(X.shape[1])
+    obj = LinearLoss(X.shape[1])
     with pytest.raises(ParameterError, match="plain SGD"):
         train(obj, obj.init_params(), ArrayStream(X, y, batch_size=1), Adam(lr=0.01),
               epochs=1, compiled=True)
@@ -186,7 +186,7 @@ def test_compiled_true_refuses_what_the_kernel_cannot_do():
     with pytest.raises(ParameterError, match="batch size 1"):
         train(obj, obj.init_params(), ArrayStream(X, y, batch_size=8), SGD(lr=0.01),
               epochs=1, compiled=True)
-    soft = SoftmaxObjective(X.shape[1], 3)
+    soft = SoftmaxLoss(X.shape[1], 3)
     with pytest.raises(ParameterError, match="linear regression with one target"):
         train(soft, soft.init_params(), ArrayStream(X, (y > 0).astype(int), batch_size=1),
               SGD(lr=0.01), epochs=1, compiled=True)
@@ -195,7 +195,7 @@ def test_compiled_true_refuses_what_the_kernel_cannot_do():
 def test_without_numba_training_takes_the_loop(monkeypatch):
     monkeypatch.setattr(kernels, "numba_available", lambda: False)
     X, y = _problem("mse", np.float64, n=100)
-    obj = LinearObjective(X.shape[1])
+    obj = LinearLoss(X.shape[1])
     res = train(obj, obj.init_params(), ArrayStream(X, y, batch_size=1), SGD(lr=0.01),
                 epochs=1, tol=None)
     assert res.status == "end_of_data" and res.n_steps == 100

@@ -1,5 +1,5 @@
-"""Tests of gdlab.models.objectives: analytic gradients checked against finite
-differences, sympy, the lecture's update rule and scikit-learn."""
+"""Tests of the models' losses (gdlab.models.linear, .mlp, .activations): analytic
+gradients checked against finite differences, sympy, the lecture's update rule and scikit-learn."""
 
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ import pytest
 import sympy as sp
 
 from gdlab.errors import DataError, ParameterError
-from gdlab.models.objectives import (
+from gdlab.models import LinearLoss, LogisticLoss, MLPLoss, SoftmaxLoss, get_loss
+from gdlab.models.activations import (
     ACTIVATIONS,
-    LinearObjective,
-    LogisticObjective,
-    MLPObjective,
-    SoftmaxObjective,
-    get_objective,
     log_sigmoid,
     log_softmax,
     relu,
@@ -122,14 +118,14 @@ def test_elementwise_functions_stable_at_extremes():
 def test_linear_gradient_fd(rng, loss, n_targets, fit_intercept, l2):
     X = rng.normal(size=(15, 4))
     y = rng.normal(size=(15,) if n_targets == 1 else (15, n_targets))
-    obj = LinearObjective(4, n_targets=n_targets, fit_intercept=fit_intercept, loss=loss, l2=l2)
+    obj = LinearLoss(4, n_targets=n_targets, fit_intercept=fit_intercept, loss=loss, l2=l2)
     check_gradient(obj, random_params(obj, rng), X, y)
 
 
 def test_linear_single_target_accepts_column_y(rng):
     X = rng.normal(size=(8, 2))
     y = rng.normal(size=8)
-    obj = LinearObjective(2)
+    obj = LinearLoss(2)
     p = random_params(obj, rng)
     a = obj.value_and_grad(p, X, y)
     b = obj.value_and_grad(p, X, y[:, None])
@@ -140,7 +136,7 @@ def test_linear_single_target_accepts_column_y(rng):
 
 def test_rmse_perfect_fit_gives_zero_gradient(rng):
     X = rng.normal(size=(10, 3))
-    obj = LinearObjective(3, loss="rmse")
+    obj = LinearLoss(3, loss="rmse")
     p = random_params(obj, rng)
     y = obj.predict_raw(p, X)
     with np.errstate(all="raise"):
@@ -149,7 +145,7 @@ def test_rmse_perfect_fit_gives_zero_gradient(rng):
     assert np.all(np.isfinite(g))
     np.testing.assert_allclose(g, 0, atol=1e-6)
     # exactly zero residual
-    obj0 = LinearObjective(2, loss="rmse", fit_intercept=False)
+    obj0 = LinearLoss(2, loss="rmse", fit_intercept=False)
     L, g = obj0.value_and_grad(np.array([1.0, 2.0]), np.eye(2), np.array([1.0, 2.0]))
     assert L == 0.0 and np.array_equal(g, [0.0, 0.0])
 
@@ -159,7 +155,7 @@ def test_rmse_perfect_fit_gives_zero_gradient(rng):
 def test_logistic_gradient_fd(rng, fit_intercept, l2):
     X = rng.normal(size=(25, 3))
     y = rng.integers(0, 2, 25)
-    obj = LogisticObjective(3, fit_intercept=fit_intercept, l2=l2)
+    obj = LogisticLoss(3, fit_intercept=fit_intercept, l2=l2)
     check_gradient(obj, random_params(obj, rng), X, y)
 
 
@@ -168,7 +164,7 @@ def test_logistic_gradient_fd(rng, fit_intercept, l2):
 def test_softmax_gradient_fd(rng, fit_intercept, l2):
     X = rng.normal(size=(25, 3))
     y = rng.integers(0, 4, 25)
-    obj = SoftmaxObjective(3, 4, fit_intercept=fit_intercept, l2=l2)
+    obj = SoftmaxLoss(3, 4, fit_intercept=fit_intercept, l2=l2)
     p = random_params(obj, rng)
     check_gradient(obj, p, X, y)
     # one-hot targets give the same loss and gradient as integer labels
@@ -181,7 +177,7 @@ def test_softmax_gradient_fd(rng, fit_intercept, l2):
 def test_softmax_probability_targets_fd(rng):
     X = rng.normal(size=(12, 3))
     Y = rng.dirichlet(np.ones(3), size=12)
-    obj = SoftmaxObjective(3, 3, l2=0.1)
+    obj = SoftmaxLoss(3, 3, l2=0.1)
     check_gradient(obj, random_params(obj, rng), X, Y)
 
 
@@ -200,7 +196,7 @@ def _hidden_preactivations(obj, p, X):
 def test_mlp_gradient_fd(rng, activation, hidden, task):
     n_out = 3 if task == "classification" else 2
     sizes = [3, *hidden, n_out]
-    obj = MLPObjective(sizes, activation=activation, task=task, l2=0.05)
+    obj = MLPLoss(sizes, activation=activation, task=task, l2=0.05)
     X = rng.normal(size=(12, 3))
     y = rng.integers(0, 3, 12) if task == "classification" else rng.normal(size=(12, 2))
     p = obj.init_params(rng)
@@ -214,13 +210,13 @@ def test_mlp_gradient_fd(rng, activation, hidden, task):
 
 def test_mlp_single_output_regression_and_no_hidden_layer(rng):
     X = rng.normal(size=(10, 3))
-    obj = MLPObjective([3, 4, 1], activation="tanh", task="regression", l2=0.1)
+    obj = MLPLoss([3, 4, 1], activation="tanh", task="regression", l2=0.1)
     p = obj.init_params(rng)
     check_gradient(obj, p, X, rng.normal(size=10))
     assert obj.predict(p, X).shape == (10,)
     # no hidden layer: the MLP is exactly softmax regression
-    mlp = MLPObjective([3, 4], task="classification", l2=0.1)
-    sm = SoftmaxObjective(3, 4, l2=0.1)
+    mlp = MLPLoss([3, 4], task="classification", l2=0.1)
+    sm = SoftmaxLoss(3, 4, l2=0.1)
     q = rng.normal(size=sm.n_params)
     y = rng.integers(0, 4, 10)
     a, b = mlp.value_and_grad(q, X, y), sm.value_and_grad(q, X, y)
@@ -230,7 +226,7 @@ def test_mlp_single_output_regression_and_no_hidden_layer(rng):
 
 def test_mlp_repeated_calls_and_batch_sizes_are_consistent(rng):
     """The cached work buffers must not leak state between calls."""
-    obj = MLPObjective([4, 6, 3], activation="sigmoid")
+    obj = MLPLoss([4, 6, 3], activation="sigmoid")
     p = obj.init_params(rng)
     X = rng.normal(size=(20, 4))
     y = rng.integers(0, 3, 20)
@@ -272,7 +268,7 @@ def test_linear_losses_match_sympy(loss, l2):
     want_value = float(L.subs(point))
     want_grad = [float(sp.diff(L, s).subs(point)) for s in syms]
 
-    obj = LinearObjective(2, loss=loss, l2=float(l2))
+    obj = LinearLoss(2, loss=loss, l2=float(l2))
     p = np.array([0.3, -0.7, 0.5])
     value, grad = obj.value_and_grad(p, np.array(Xn, float), np.array(yn, float))
     assert value == pytest.approx(want_value, rel=1e-12)
@@ -285,7 +281,7 @@ def test_rmse_gradient_is_the_lecture_formula():
     X = rng.normal(size=(9, 3))
     y = rng.normal(size=9)
     beta = rng.normal(size=3)
-    obj = LinearObjective(3, loss="rmse", fit_intercept=False)
+    obj = LinearLoss(3, loss="rmse", fit_intercept=False)
     L, g = obj.value_and_grad(beta, X, y)
     r = y - X @ beta
     n = len(y)
@@ -305,7 +301,7 @@ def test_lecture_004_update_equals_half_mse_step():
     w1, w2, b = 0.1, -0.2, 0.05
     lr = 0.1
 
-    obj = LinearObjective(2, loss="half_mse")
+    obj = LinearLoss(2, loss="half_mse")
     X = np.column_stack([x1, x2])
     params = np.array([w1, w2, b])
     for _ in range(5):
@@ -333,7 +329,7 @@ def test_closed_form_matches_sklearn_and_zeroes_the_gradient(rng, n_targets):
         y = y[:, 0]
     ref = LinearRegression().fit(X, y)
     for loss in ("mse", "rmse", "half_mse"):
-        obj = LinearObjective(3, n_targets=n_targets, loss=loss)
+        obj = LinearLoss(3, n_targets=n_targets, loss=loss)
         p = obj.closed_form(X, y)
         v = obj.views(p)
         np.testing.assert_allclose(v["coef"], ref.coef_.T, rtol=1e-10)
@@ -341,19 +337,19 @@ def test_closed_form_matches_sklearn_and_zeroes_the_gradient(rng, n_targets):
         np.testing.assert_allclose(obj.gradient(p, X, y), 0, atol=1e-10)
     n = X.shape[0]
     for loss, alpha in (("mse", n * 0.3 / 2), ("half_mse", n * 0.3)):
-        obj = LinearObjective(3, n_targets=n_targets, loss=loss, l2=0.3)
+        obj = LinearLoss(3, n_targets=n_targets, loss=loss, l2=0.3)
         p = obj.closed_form(X, y)
         ridge = Ridge(alpha=alpha).fit(X, y)
         np.testing.assert_allclose(obj.views(p)["coef"], ridge.coef_.T, rtol=1e-9)
         np.testing.assert_allclose(obj.gradient(p, X, y), 0, atol=1e-10)
     with pytest.raises(ParameterError):
-        LinearObjective(3, n_targets=n_targets, loss="rmse", l2=0.3).closed_form(X, y)
+        LinearLoss(3, n_targets=n_targets, loss="rmse", l2=0.3).closed_form(X, y)
 
 
 def test_closed_form_without_intercept(rng):
     X = rng.normal(size=(20, 3))
     y = rng.normal(size=20)
-    obj = LinearObjective(3, fit_intercept=False)
+    obj = LinearLoss(3, fit_intercept=False)
     p = obj.closed_form(X, y)
     np.testing.assert_allclose(p, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-12)
     assert obj.closed_form(X, y, dtype=np.float32).dtype == np.float32
@@ -385,7 +381,7 @@ def test_logistic_log_loss_matches_sklearn(rng):
     from sklearn.metrics import log_loss
 
     X, y = _classification_data(2)
-    obj = LogisticObjective(X.shape[1])
+    obj = LogisticLoss(X.shape[1])
     p = random_params(obj, rng)
     assert obj.value(p, X, y) == pytest.approx(log_loss(y, obj.predict_raw(p, X)), rel=1e-12)
 
@@ -394,7 +390,7 @@ def test_softmax_log_loss_matches_sklearn(rng):
     from sklearn.metrics import log_loss
 
     X, y = _classification_data(3)
-    obj = SoftmaxObjective(X.shape[1], 3)
+    obj = SoftmaxLoss(X.shape[1], 3)
     p = random_params(obj, rng)
     P = obj.predict_raw(p, X)
     assert obj.value(p, X, y) == pytest.approx(log_loss(y, P, labels=[0, 1, 2]), rel=1e-12)
@@ -405,7 +401,7 @@ def test_logistic_minimizer_matches_sklearn():
 
     X, y = _classification_data(2)
     n, l2 = X.shape[0], 0.05
-    obj = LogisticObjective(X.shape[1], l2=l2)
+    obj = LogisticLoss(X.shape[1], l2=l2)
     p = _minimize(obj, X, y)
     ref = LogisticRegression(C=1 / (n * l2), tol=1e-12, max_iter=10000).fit(X, y)
     v = obj.views(p)
@@ -419,7 +415,7 @@ def test_softmax_minimizer_matches_sklearn():
 
     X, y = _classification_data(3)
     n, l2 = X.shape[0], 0.05
-    obj = SoftmaxObjective(X.shape[1], 3, l2=l2)
+    obj = SoftmaxLoss(X.shape[1], 3, l2=l2)
     p = _minimize(obj, X, y)
     ref = LogisticRegression(C=1 / (n * l2), tol=1e-12, max_iter=10000).fit(X, y)
     assert ref.coef_.shape == (3, X.shape[1])  # multinomial
@@ -450,7 +446,7 @@ def _sk_mlp(kind, activation, hidden, X, y):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
 def test_mlp_forward_matches_sklearn_classifier(rng, activation):
     X, y = _classification_data(3, n=60)
-    obj = MLPObjective([X.shape[1], 6, 5, 3], activation=activation)
+    obj = MLPLoss([X.shape[1], 6, 5, 3], activation=activation)
     p = obj.init_params(rng)
     p[obj.penalized.stop:] = rng.normal(scale=0.5, size=obj.n_params - obj.penalized.stop)
     model = _sk_mlp("classification", activation, (6, 5), X, y)
@@ -465,7 +461,7 @@ def test_mlp_forward_matches_sklearn_classifier(rng, activation):
 def test_mlp_forward_matches_sklearn_regressor(rng, activation):
     X = rng.normal(size=(30, 3))
     y = rng.normal(size=30)
-    obj = MLPObjective([3, 5, 1], activation=activation, task="regression")
+    obj = MLPLoss([3, 5, 1], activation=activation, task="regression")
     p = obj.init_params(rng)
     model = _sk_mlp("regression", activation, (5,), X, y)
     model.coefs_ = [W.copy() for W, _ in obj.layers(p)]
@@ -490,7 +486,7 @@ def test_mlp_loss_and_gradient_match_sklearn_backprop(rng, kind, activation):
         Y = y[:, None]
         sizes = [3, 5, 4, 1]
     l2 = 0.01
-    obj = MLPObjective(sizes, activation=activation, task=kind, l2=l2)
+    obj = MLPLoss(sizes, activation=activation, task=kind, l2=l2)
     p = obj.init_params(rng)
     p[obj.penalized.stop:] = rng.normal(scale=0.3, size=obj.n_params - obj.penalized.stop)
     model = _sk_mlp(kind, activation, tuple(sizes[1:-1]), X, y)
@@ -520,7 +516,7 @@ def test_mlp_loss_and_gradient_match_sklearn_backprop(rng, kind, activation):
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
 def test_mlp_init_bounds(activation):
     sizes = [50, 40, 30, 10]
-    obj = MLPObjective(sizes, activation=activation)
+    obj = MLPLoss(sizes, activation=activation)
     p = obj.init_params(np.random.default_rng(0))
     for k, ((W, b), (fi, fo), r) in enumerate(zip(obj.layers(p), zip(sizes, sizes[1:]),
                                                   obj.init_bounds())):
@@ -538,8 +534,8 @@ def test_mlp_init_bounds(activation):
 
 
 def test_views_are_views():
-    objs = [LinearObjective(3, n_targets=2), LogisticObjective(3), SoftmaxObjective(3, 4),
-            MLPObjective([3, 5, 4, 2])]
+    objs = [LinearLoss(3, n_targets=2), LogisticLoss(3), SoftmaxLoss(3, 4),
+            MLPLoss([3, 5, 4, 2])]
     for obj in objs:
         p = np.zeros(obj.n_params)
         v = obj.views(p)
@@ -563,7 +559,7 @@ def test_views_are_views():
 
 
 def test_gradient_written_through_views_of_the_flat_array(rng):
-    obj = MLPObjective([3, 4, 2], activation="tanh")
+    obj = MLPLoss([3, 4, 2], activation="tanh")
     p = obj.init_params(rng)
     out = np.full(obj.n_params, np.nan)
     X, y = rng.normal(size=(5, 3)), rng.integers(0, 2, 5)
@@ -571,24 +567,24 @@ def test_gradient_written_through_views_of_the_flat_array(rng):
     assert g is out and np.all(np.isfinite(out))
 
 
-def _all_objectives_and_data(rng):
+def _all_losses_and_data(rng):
     X = rng.normal(size=(16, 3))
     ycls = rng.integers(0, 3, 16)
     yreg = rng.normal(size=16)
     return [
-        (LinearObjective(3, loss="mse", l2=0.1), X, yreg),
-        (LinearObjective(3, loss="rmse", l2=0.1), X, yreg),
-        (LinearObjective(3, n_targets=2, loss="half_mse", l2=0.1), X, rng.normal(size=(16, 2))),
-        (LogisticObjective(3, l2=0.1), X, ycls == 1),
-        (SoftmaxObjective(3, 3, l2=0.1), X, ycls),
-        (MLPObjective([3, 8, 6, 3], "relu", l2=0.1), X, ycls),
-        (MLPObjective([3, 8, 3], "sigmoid", l2=0.1), X, ycls),
-        (MLPObjective([3, 8, 2], "tanh", task="regression", l2=0.1), X, rng.normal(size=(16, 2))),
+        (LinearLoss(3, loss="mse", l2=0.1), X, yreg),
+        (LinearLoss(3, loss="rmse", l2=0.1), X, yreg),
+        (LinearLoss(3, n_targets=2, loss="half_mse", l2=0.1), X, rng.normal(size=(16, 2))),
+        (LogisticLoss(3, l2=0.1), X, ycls == 1),
+        (SoftmaxLoss(3, 3, l2=0.1), X, ycls),
+        (MLPLoss([3, 8, 6, 3], "relu", l2=0.1), X, ycls),
+        (MLPLoss([3, 8, 3], "sigmoid", l2=0.1), X, ycls),
+        (MLPLoss([3, 8, 2], "tanh", task="regression", l2=0.1), X, rng.normal(size=(16, 2))),
     ]
 
 
 def test_float32_in_float32_out(rng):
-    for obj, X, y in _all_objectives_and_data(rng):
+    for obj, X, y in _all_losses_and_data(rng):
         p64 = obj.init_params(rng) + rng.normal(scale=0.1, size=obj.n_params)
         p32 = p64.astype(np.float32)
         X32 = X.astype(np.float32)
@@ -604,7 +600,7 @@ def test_float32_in_float32_out(rng):
 
 
 def test_float64_X_is_cast_to_params_dtype(rng):
-    obj = SoftmaxObjective(3, 3)
+    obj = SoftmaxLoss(3, 3)
     p = obj.init_params(rng, dtype=np.float32)
     X = rng.normal(size=(6, 3))
     _, g = obj.value_and_grad(p, X, rng.integers(0, 3, 6))
@@ -620,7 +616,7 @@ def test_huge_logits_are_stable(dtype):
     X = np.array([[1.0], [-1.0], [1.0], [-1.0]], dtype=dtype)
     with np.errstate(all="raise"), warnings.catch_warnings():
         warnings.simplefilter("error")
-        log = LogisticObjective(1, fit_intercept=False)
+        log = LogisticLoss(1, fit_intercept=False)
         p = np.array([1000.0], dtype=dtype)          # logits ±1000
         L, g = log.value_and_grad(p, X, np.array([1, 0, 0, 1]))   # two right, two wrong
         assert np.isfinite(L) and L == pytest.approx(500.0) and np.all(np.isfinite(g))
@@ -628,13 +624,13 @@ def test_huge_logits_are_stable(dtype):
         L, g = log.value_and_grad(p, X, np.array([1, 0, 1, 0]))   # all right
         assert L == 0.0 and np.all(g == 0)
 
-        sm = SoftmaxObjective(1, 3, fit_intercept=False)
+        sm = SoftmaxLoss(1, 3, fit_intercept=False)
         q = np.array([1000.0, -1000.0, 0.0], dtype=dtype)
         L, g = sm.value_and_grad(q, X, np.array([0, 1, 2, 0]))
         assert np.isfinite(L) and np.all(np.isfinite(g))
         assert L == pytest.approx((0 + 0 + 1000 + 2000) / 4)
 
-        mlp = MLPObjective([1, 3, 2], activation="sigmoid")
+        mlp = MLPLoss([1, 3, 2], activation="sigmoid")
         r = mlp.init_params(0, dtype=dtype)
         mlp.views(r)["W1"][...] = 1000.0
         mlp.views(r)["W2"][...] = [[1000.0, -1000.0]] * 3
@@ -650,24 +646,24 @@ def test_huge_logits_are_stable(dtype):
 
 def test_bad_arguments_raise_parameter_error():
     with pytest.raises(ParameterError):
-        LinearObjective(0)
+        LinearLoss(0)
     with pytest.raises(ParameterError):
-        LinearObjective(3, loss="mae")
+        LinearLoss(3, loss="mae")
     with pytest.raises(ParameterError):
-        LinearObjective(3, l2=-1)
+        LinearLoss(3, l2=-1)
     with pytest.raises(ParameterError):
-        SoftmaxObjective(3, 1)
+        SoftmaxLoss(3, 1)
     with pytest.raises(ParameterError):
-        MLPObjective([3], activation="relu")
+        MLPLoss([3], activation="relu")
     with pytest.raises(ParameterError):
-        MLPObjective([3, 4, 2], activation="swish")
+        MLPLoss([3, 4, 2], activation="swish")
     with pytest.raises(ParameterError):
-        MLPObjective([3, 4, 2], task="ranking")
+        MLPLoss([3, 4, 2], task="ranking")
     with pytest.raises(ParameterError):
-        MLPObjective([3, 4, 1], task="classification")
+        MLPLoss([3, 4, 1], task="classification")
     with pytest.raises(ParameterError):
-        get_objective("svm")
-    obj = LinearObjective(2)
+        get_loss("svm")
+    obj = LinearLoss(2)
     X, y = np.ones((3, 2)), np.ones(3)
     with pytest.raises(ParameterError):
         obj.value_and_grad(np.zeros(4), X, y)           # wrong length
@@ -677,12 +673,12 @@ def test_bad_arguments_raise_parameter_error():
         obj.value_and_grad(np.zeros(3), X, y, out=np.zeros(3, dtype=np.float32))
     with pytest.raises(ParameterError):
         obj.init_params(dtype=int)
-    assert isinstance(get_objective("mlp", layer_sizes=[2, 3, 2]), MLPObjective)
-    assert MLPObjective([2, 3, 2], activation="logistic").activation == "sigmoid"
+    assert isinstance(get_loss("mlp", layer_sizes=[2, 3, 2]), MLPLoss)
+    assert MLPLoss([2, 3, 2], activation="logistic").activation == "sigmoid"
 
 
 def test_bad_data_raises_data_error():
-    obj = LinearObjective(2)
+    obj = LinearLoss(2)
     p = np.zeros(3)
     with pytest.raises(DataError):
         obj.value(p, np.ones(3), np.ones(3))             # 1-D X
@@ -692,10 +688,10 @@ def test_bad_data_raises_data_error():
         obj.value(p, np.ones((0, 2)), np.ones(0))        # empty batch
     with pytest.raises(DataError):
         obj.value(p, np.ones((3, 2)), np.ones(4))        # y length
-    log = LogisticObjective(2)
+    log = LogisticLoss(2)
     with pytest.raises(DataError):
         log.value(p, np.ones((3, 2)), np.array([0, 1, 2]))
-    sm = SoftmaxObjective(2, 3)
+    sm = SoftmaxLoss(2, 3)
     with pytest.raises(DataError):
         sm.value(np.zeros(sm.n_params), np.ones((3, 2)), np.array([0, 1, 3]))
     with pytest.raises(DataError):
@@ -714,7 +710,7 @@ def test_bad_data_raises_data_error():
 def test_fused_full_batch_pass_equals_the_plain_one(loss, k, intercept, compiled, monkeypatch):
     """Large batches take one threaded pass over X (compiled with numba for one target);
     it must give the plain pass's numbers."""
-    import gdlab.models.objectives as O
+    import gdlab.models.linear as O
     from gdlab.models import kernels
 
     if compiled and not kernels.numba_available():
@@ -726,7 +722,7 @@ def test_fused_full_batch_pass_equals_the_plain_one(loss, k, intercept, compiled
     n, d = 3000, 40
     X = rng.standard_normal((n, d))
     y = rng.standard_normal((n, k)) if k > 1 else rng.standard_normal(n)
-    obj = LinearObjective(d, n_targets=k, fit_intercept=intercept, loss=loss, l2=0.05)
+    obj = LinearLoss(d, n_targets=k, fit_intercept=intercept, loss=loss, l2=0.05)
     p = rng.standard_normal(obj.n_params)
     monkeypatch.setattr(O, "_FUSED_MIN", 10**12)
     L_plain, g_plain = obj.value_and_grad(p, X, y)

@@ -19,7 +19,7 @@ import pytest
 from gdlab import persist
 from gdlab.data import ArrayStream, CSVStream
 from gdlab.errors import ModelFileError, ParameterError
-from gdlab.models.objectives import LinearObjective
+from gdlab.models import LinearLoss
 from gdlab.optim.linesearch import Armijo
 from gdlab.optim.rules import SGD, Adam
 from gdlab.optim.schedules import Cosine, InverseTime
@@ -56,7 +56,7 @@ CHILD = textwrap.dedent("""
     import json, os, sys, time
     import numpy as np
     from gdlab.data import ArrayStream
-    from gdlab.models.objectives import MLPObjective
+    from gdlab.models import MLPLoss
     from gdlab.optim.rules import Adam
     from gdlab.optim.schedules import Cosine
     from gdlab.train import train
@@ -67,7 +67,7 @@ CHILD = textwrap.dedent("""
     y = np.tanh(X @ rng.normal(size=6)) + 0.1 * rng.normal(size=400)
     Xv = rng.normal(size=(80, 6))
     yv = np.tanh(Xv @ rng.normal(size=6))
-    obj = MLPObjective([6, 16, 1], activation="tanh", task="regression", l2=1e-4)
+    obj = MLPLoss([6, 16, 1], activation="tanh", task="regression", l2=1e-4)
     p0 = obj.init_params(np.random.default_rng(1))
     stream = ArrayStream(X, y, batch_size=32, seed=5)          # 13 batches per epoch
 
@@ -167,7 +167,7 @@ def _es_problem():
     y = X @ w + 0.3 + 0.5 * rng.normal(size=240)
     Xv = rng.normal(size=(60, 4))
     yv = Xv @ w + 0.3 + 0.5 * rng.normal(size=60)
-    return LinearObjective(4), X, y, (Xv, yv)
+    return LinearLoss(4), X, y, (Xv, yv)
 
 
 def _es_run(ckpt=None, resume=None, halt_at=None, validation=True, restore_best=True):
@@ -253,7 +253,7 @@ def test_resume_refuses_mismatched_or_damaged_checkpoints(tmp_path):
         train(obj, obj.init_params(), stream, SGD(lr=0.01), epochs=2, resume=ckpt)
     with pytest.raises(ModelFileError, match="optimizer"):   # amsgrad: another state layout
         train(obj, obj.init_params(), stream, Adam(lr=0.01, amsgrad=True), epochs=2, resume=ckpt)
-    other = LinearObjective(3)
+    other = LinearLoss(3)
     with pytest.raises(ModelFileError, match="parameters"):
         train(other, other.init_params(), ArrayStream(X[:, :3], y, batch_size=16), Adam(),
               epochs=2, resume=ckpt)
@@ -295,7 +295,7 @@ def linear_csv(tmp_path_factory):
 @pytest.mark.parametrize("seed", [0, 3])
 def test_csv_stream_in_chunks_equals_arrays(linear_csv, seed):
     path, X, y = linear_csv
-    obj = LinearObjective(3)
+    obj = LinearLoss(3)
 
     def fit(stream):
         return train(obj, obj.init_params(), stream, Adam(lr=0.05),
@@ -313,7 +313,7 @@ def test_csv_stream_in_chunks_equals_arrays(linear_csv, seed):
 
 def test_full_batch_csv_in_chunks_equals_full_batch_array(linear_csv):
     path, X, y = linear_csv
-    obj = LinearObjective(3, l2=0.01)
+    obj = LinearLoss(3, l2=0.01)
 
     def fit(stream):
         return train(obj, obj.init_params(), stream, SGD(lr=0.1, momentum=0.5), epochs=60,
@@ -418,7 +418,7 @@ def test_epoch_lr_is_the_rate_of_the_epochs_last_step():
 def test_resume_keeps_the_divergence_reference(tmp_path):
     """The divergence test compares with the loss at the run's first step, also after a resume."""
     from gdlab.data import ArrayStream
-    from gdlab.models.objectives import LinearObjective
+    from gdlab.models import LinearLoss
     from gdlab.optim import sgd
     from gdlab.persist import load
     from gdlab.train import train
@@ -426,7 +426,7 @@ def test_resume_keeps_the_divergence_reference(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(256, 3))
     y = X @ [1.0, 2.0, -1.0]
-    obj = LinearObjective(3)
+    obj = LinearLoss(3)
     ck = str(tmp_path / "ck.gdlab")
     p0 = np.zeros(obj.n_params)
     train(obj, p0, ArrayStream(X, y, batch_size=32, seed=1), sgd(lr=0.01), epochs=2, tol=None,

@@ -1,6 +1,6 @@
 """Training a model on data: epochs of batches through the shared descent loop.
 
-:func:`train` plugs a model objective (:mod:`gdlab.models.objectives`) and a batch stream
+:func:`train` plugs a model loss (:class:`gdlab.models.ModelLoss`) and a batch stream
 (:mod:`gdlab.data`) into :func:`gdlab.loop.descend`; there is no second training loop.
 What training adds lives in one callback, :class:`_Epochs`, which the loop calls after
 every evaluation:
@@ -36,7 +36,7 @@ from .result import History, Status
 
 
 class ModelObjective:
-    """Adapter: a model objective on flat parameters as a loop objective on ``(1, p)`` rows."""
+    """Adapter: a model loss on flat parameters as a loop objective on ``(1, p)`` rows."""
 
     def __init__(self, objective: Any):
         self.objective = objective
@@ -79,7 +79,7 @@ class ModelObjective:
 class FullPass:
     """One full-batch step's data: every piece of an epoch, read when the gradient is taken
     (file streams never hold the whole data in memory). The L2 penalty, added once per
-    piece by the objective, averages back to once per step."""
+    piece by the model loss, averages back to once per step."""
 
     def __init__(self, stream: Any, epoch: int):
         self.stream = stream

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from ..errors import ParameterError
 from ._order import check_int
 
@@ -70,7 +71,7 @@ def make_linear(n_samples: int = 100, n_features: int = 1, noise: float = 0.0, s
     """
     n = check_int(n_samples, "n_samples", 1)
     p = check_int(n_features, "n_features", 1)
-    noise = _nonneg(noise, "noise")
+    noise = checks.number("noise", noise, low=0)
     rng = np.random.default_rng(check_int(seed, "seed", 0))
     X = rng.standard_normal((n, p))
     if coef is None:
@@ -94,7 +95,7 @@ def make_lecture_example(n: int = 100, seed: int = 0, noise: float = 0.0
     ``noise * N(0, 1)`` (0 by default: the exact plane).
     """
     n = check_int(n, "n", 1)
-    noise = _nonneg(noise, "noise")
+    noise = checks.number("noise", noise, low=0)
     rng = np.random.default_rng(check_int(seed, "seed", 0))
     X = rng.uniform(0.0, 1.0, size=(n, 2))
     y = LECTURE_COEF[0] * X[:, 0] + LECTURE_COEF[1] * X[:, 1] + LECTURE_INTERCEPT
@@ -115,8 +116,8 @@ def make_classification_blobs(n_samples: int = 200, n_classes: int = 2, n_featur
     n = check_int(n_samples, "n_samples", 1)
     k = check_int(n_classes, "n_classes", 2)
     p = check_int(n_features, "n_features", 1)
-    spread = _nonneg(spread, "spread")
-    distance = _nonneg(distance, "distance")
+    spread = checks.number("spread", spread, low=0)
+    distance = checks.number("distance", distance, low=0)
     rng = np.random.default_rng(check_int(seed, "seed", 0))
     centers = np.zeros((k, p))
     if p == 1:
@@ -129,12 +130,3 @@ def make_classification_blobs(n_samples: int = 200, n_classes: int = 2, n_featur
     X = centers[y] + spread * rng.standard_normal((n, p))
     return X, y
 
-
-def _nonneg(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number >= 0, got {value!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v

@@ -43,13 +43,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .. import checks
 from ..data.standardize import Standardizer
 from ..data.stream import ArrayStream
 from ..errors import ParameterError
 from ..optim.rules import Rule, make_rule
 from ..optim.schedules import make_schedule
 from ..train import train
-from .objectives import LinearObjective, LogisticObjective, MLPObjective, SoftmaxObjective
+from .linear import LinearLoss, LogisticLoss, SoftmaxLoss
+from .mlp import MLPLoss
 
 #: appended to the stop reason when a run without standardization diverges
 _UNSCALED_HINT = ("; features are not standardized (standardize=False): gradient descent "
@@ -87,8 +89,32 @@ class _GDEstimator(BaseEstimator):
 
     _is_classifier = False
 
+    def __init__(self, *, optimizer: Any, lr: float, schedule: Any, batch_size: int | None,
+                 epochs: int, shuffle: bool, seed: int | None, tol: float | None,
+                 patience: int, early_stopping: bool, validation_fraction: float, l2: float,
+                 standardize: bool, time_limit: float | None, verbose: bool,
+                 optimizer_options: dict | None):
+        """Store the hyper-parameters every estimator has (each subclass passes its own
+        defaults by keyword, as scikit-learn's estimators do)."""
+        self.optimizer = optimizer
+        self.lr = lr
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.shuffle = shuffle
+        self.seed = seed
+        self.tol = tol
+        self.patience = patience
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.l2 = l2
+        self.standardize = standardize
+        self.time_limit = time_limit
+        self.verbose = verbose
+        self.optimizer_options = optimizer_options
+
     # ---- to be provided -------------------------------------------------------------------
-    def _make_objective(self, n_features: int, n_outputs: int) -> Any:
+    def _make_loss(self, n_features: int, n_outputs: int) -> Any:
         raise NotImplementedError
 
     def _score_fn(self):
@@ -96,19 +122,11 @@ class _GDEstimator(BaseEstimator):
 
     # ---- helpers --------------------------------------------------------------------------
     def _check_params(self) -> None:
-        if self.batch_size is not None and (isinstance(self.batch_size, bool) or
-                                            int(self.batch_size) != self.batch_size or
-                                            self.batch_size < 1):
-            raise ParameterError(f"batch_size must be None or a positive whole number, got "
-                                 f"{self.batch_size!r}")
-        if not isinstance(self.epochs, (int, np.integer)) or isinstance(self.epochs, bool) \
-                or self.epochs < 1:
-            raise ParameterError(f"epochs must be a positive whole number, got {self.epochs!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ParameterError(f"validation_fraction must be in (0, 1), got "
-                                 f"{self.validation_fraction!r}")
-        if self.l2 < 0:
-            raise ParameterError(f"l2 must be non-negative, got {self.l2!r}")
+        checks.count("batch_size", self.batch_size, minimum=1, none=True)
+        checks.count("epochs", self.epochs, minimum=1)
+        checks.number("validation_fraction", self.validation_fraction, low=0, high=1,
+                      low_open=True, high_open=True)
+        checks.number("l2", self.l2, low=0)
 
     def _rule(self) -> Rule:
         if isinstance(self.optimizer, Rule):
@@ -167,7 +185,7 @@ class _GDEstimator(BaseEstimator):
             self.scaler_ = Standardizer().fit(X, feature_names=None if names is None else
                                               [str(f) for f in names]) \
                 if self.standardize else None
-            self.objective_ = self._make_objective(X.shape[1], n_out)
+            self.objective_ = self._make_loss(X.shape[1], n_out)
             if coef_init is None and intercept_init is None:
                 self.params_ = self.objective_.init_params(np.random.default_rng(self.seed),
                                                            dtype=dtype)
@@ -287,7 +305,7 @@ class _GDEstimator(BaseEstimator):
         elif self._multi_target_stream(stream):
             n_out = stream.n_targets
         self.scaler_ = stream.fit_standardizer(apply=True) if self.standardize else None
-        self.objective_ = self._make_objective(d, n_out)
+        self.objective_ = self._make_loss(d, n_out)
         self.params_ = self.objective_.init_params(np.random.default_rng(self.seed), dtype=dtype)
         self._opt_state = None
         self.t_ = 0
@@ -377,27 +395,6 @@ class _GDEstimator(BaseEstimator):
         return tags
 
 
-def _common_init(self: Any, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                 patience, early_stopping, validation_fraction, l2, standardize, time_limit,
-                 verbose, optimizer_options) -> None:
-    self.optimizer = optimizer
-    self.lr = lr
-    self.schedule = schedule
-    self.batch_size = batch_size
-    self.epochs = epochs
-    self.shuffle = shuffle
-    self.seed = seed
-    self.tol = tol
-    self.patience = patience
-    self.early_stopping = early_stopping
-    self.validation_fraction = validation_fraction
-    self.l2 = l2
-    self.standardize = standardize
-    self.time_limit = time_limit
-    self.verbose = verbose
-    self.optimizer_options = optimizer_options
-
-
 class LinearRegression(RegressorMixin, _GDEstimator):
     """Linear regression ``y ≈ Xβ + b`` by gradient descent.
 
@@ -415,13 +412,15 @@ class LinearRegression(RegressorMixin, _GDEstimator):
                  verbose: bool = False, optimizer_options: dict | None = None):
         self.loss = loss
         self.fit_intercept = fit_intercept
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return LinearObjective(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
-                               loss=self.loss, l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return LinearLoss(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
+                          loss=self.loss, l2=self.l2)
 
     def fit(self, X: Any, y: Any, coef_init: Any = None,
             intercept_init: Any = None) -> "LinearRegression":
@@ -486,8 +485,8 @@ class LinearRegression(RegressorMixin, _GDEstimator):
         check_is_fitted(self, "params_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
-        obj = LinearObjective(X.shape[1], n_targets=1 if y.ndim == 1 else y.shape[1],
-                              fit_intercept=self.fit_intercept, loss="mse")
+        obj = LinearLoss(X.shape[1], n_targets=1 if y.ndim == 1 else y.shape[1],
+                         fit_intercept=self.fit_intercept, loss="mse")
         flat = obj.closed_form(X, y)
         v = obj.views(flat)
         pred = obj.predict_raw(flat, X).reshape(y.shape)
@@ -554,9 +553,11 @@ class LogisticRegression(_LinearClassifierBase):
                  time_limit: float | None = None, verbose: bool = False,
                  optimizer_options: dict | None = None):
         self.fit_intercept = fit_intercept
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
     def _prepare_y(self, y, first, classes=None):
         yt, k = super()._prepare_y(y, first, classes)
@@ -566,8 +567,8 @@ class LogisticRegression(_LinearClassifierBase):
                              f"SoftmaxRegression for more than two classes.")
         return yt, k
 
-    def _make_objective(self, n_features, n_outputs):
-        return LogisticObjective(n_features, fit_intercept=self.fit_intercept, l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return LogisticLoss(n_features, fit_intercept=self.fit_intercept, l2=self.l2)
 
     def _init_from(self, coef_init, intercept_init, dtype):
         d = self.n_features_in_
@@ -605,13 +606,15 @@ class SoftmaxRegression(_LinearClassifierBase):
                  time_limit: float | None = None, verbose: bool = False,
                  optimizer_options: dict | None = None):
         self.fit_intercept = fit_intercept
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return SoftmaxObjective(n_features, max(n_outputs, 2), fit_intercept=self.fit_intercept,
-                                l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return SoftmaxLoss(n_features, max(n_outputs, 2), fit_intercept=self.fit_intercept,
+                           l2=self.l2)
 
     def _init_from(self, coef_init, intercept_init, dtype):
         d, K = self.n_features_in_, self.objective_.n_classes
@@ -641,11 +644,9 @@ class _MLPBase(_GDEstimator):
         hidden = self.hidden_layer_sizes
         if isinstance(hidden, (int, np.integer)):
             hidden = (hidden,)
-        hidden = list(hidden)
-        if any(int(h) != h or h < 1 for h in hidden):
-            raise ParameterError(f"hidden_layer_sizes must be positive whole numbers, got "
-                                 f"{self.hidden_layer_sizes!r}")
-        return [n_in, *map(int, hidden), n_out]
+        sizes = [checks.count(f"hidden_layer_sizes[{i}]", h, minimum=1)
+                 for i, h in enumerate(hidden)]
+        return [n_in, *sizes, n_out]
 
     def _set_public(self) -> None:
         layers = self.objective_.layers(self.params_)
@@ -666,13 +667,15 @@ class MLPClassifier(_MLPBase, _ClassifierBase):
                  verbose: bool = False, optimizer_options: dict | None = None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return MLPObjective(self._layers(n_features, max(n_outputs, 2)),
-                            activation=self.activation, task="classification", l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return MLPLoss(self._layers(n_features, max(n_outputs, 2)),
+                       activation=self.activation, task="classification", l2=self.l2)
 
 
 class MLPRegressor(RegressorMixin, _MLPBase):
@@ -688,13 +691,15 @@ class MLPRegressor(RegressorMixin, _MLPBase):
                  verbose: bool = False, optimizer_options: dict | None = None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        _common_init(self, optimizer, lr, schedule, batch_size, epochs, shuffle, seed, tol,
-                     patience, early_stopping, validation_fraction, l2, standardize,
-                     time_limit, verbose, optimizer_options)
+        super().__init__(optimizer=optimizer, lr=lr, schedule=schedule, batch_size=batch_size,
+                         epochs=epochs, shuffle=shuffle, seed=seed, tol=tol, patience=patience,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         l2=l2, standardize=standardize, time_limit=time_limit, verbose=verbose,
+                         optimizer_options=optimizer_options)
 
-    def _make_objective(self, n_features, n_outputs):
-        return MLPObjective(self._layers(n_features, n_outputs), activation=self.activation,
-                            task="regression", l2=self.l2)
+    def _make_loss(self, n_features, n_outputs):
+        return MLPLoss(self._layers(n_features, n_outputs), activation=self.activation,
+                       task="regression", l2=self.l2)
 
     def _score_fn(self):
         def r2(p, X, y):

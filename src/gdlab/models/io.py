@@ -106,7 +106,7 @@ def load_model(path: str) -> tuple[Any, dict[str, Any]]:
         dtype = np.dtype(meta["dtype"])
         if dtype.kind != "f":
             raise ValueError("parameter dtype")
-        est.objective_ = est._make_objective(d, k)
+        est.objective_ = est._make_loss(d, k)
         p = arrays["params"]
         if p.dtype != dtype or p.shape != (est.objective_.n_params,):
             raise ModelFileError(f"{path}: the parameters do not fit a {name} with {d} features")

@@ -1,0 +1,288 @@
+"""The multi-layer perceptron's loss: a fully connected network trained by backpropagation.
+
+:class:`MLPLoss` is softmax cross-entropy (classification) or half the squared error
+(regression) of a network with hidden layers of one activation
+(:data:`~gdlab.models.activations.ACTIVATIONS`), on the flat parameters of
+:class:`~gdlab.models.loss.ModelLoss` (all weights first, then all biases).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from gdlab import checks
+from gdlab.errors import ParameterError
+
+from .activations import _ACTIVATION_ALIASES, ACTIVATIONS
+from .loss import (
+    ModelLoss,
+    _as_class_targets,
+    _as_real_targets,
+    _as_X,
+    _softmax_xent_inplace,
+    _softmax_xent_value,
+)
+
+__all__ = ["MLPLoss"]
+
+_TASKS = ("classification", "regression")
+
+
+class MLPLoss(ModelLoss):
+    r"""Fully connected network trained by backpropagation (chain rule, layer by layer).
+
+    ``layer_sizes = [n_in, h₁, …, h_{L−1}, n_out]`` gives L weight layers
+    W_l (shape (size_{l−1}, size_l), so z = a @ W + b, as scikit-learn's
+    ``coefs_``) and biases b_l.  Forward pass, with a₀ = X::
+
+        z_l = a_{l−1} W_l + b_l,   a_l = f(z_l)  (l < L, f = the activation)
+        z_L = a_{L−1} W_L + b_L
+
+    Output and loss (means over the n rows of the batch):
+
+    * ``task="classification"``: P = softmax(z_L), n_out = number of classes
+      (a binary problem uses 2 outputs), integer labels 0..n_out−1 (or one-hot
+      rows)::  L = (1/n)·Σᵢ −log P_{i,yᵢ}
+    * ``task="regression"``: ŷ = z_L (identity), y of shape (n,) or (n, n_out)::
+      L = (1/(2n))·Σᵢ ‖ŷᵢ − yᵢ‖²  — half the squared error, summed over the
+      outputs and averaged over the samples.  For one output this is exactly
+      scikit-learn's MLPRegressor ``squared_error`` (½·mean((ŷ−y)²)); for
+      several outputs sklearn's reported loss is additionally divided by n_out
+      while its gradient matches this definition.
+
+    Penalty: ``(l2/2)·Σ_l ‖W_l‖²_F`` on the weights only (not the biases),
+    added once per batch, independent of the batch size.  scikit-learn's MLP
+    adds ``alpha/(2·n_batch)·Σ‖W‖²`` instead, so for full-batch training
+    ``alpha = l2·n`` gives the same loss.
+
+    Backward pass (δ_l = ∂L/∂z_l)::
+
+        δ_L = (P − Y)/n  (classification)   or   (ŷ − y)/n  (regression)
+        ∇W_l = a_{l−1}ᵀ δ_l + l2·W_l,      ∇b_l = Σᵢ δ_l,i
+        δ_{l−1} = (δ_l W_lᵀ) ⊙ f'(z_{l−1})
+
+    with f' taken from the stored activations: relu' = [a > 0],
+    sigmoid' = a(1 − a), tanh' = 1 − a².
+
+    Initialization (``init_params``), biases 0, weights uniform on [−r, r]:
+
+    * layers into a relu (He/Kaiming uniform): r = sqrt(6 / fan_in)
+    * layers into sigmoid, tanh, identity, and the output layer (Glorot/Xavier uniform):
+      r = sqrt(6 / (fan_in + fan_out))
+
+    Memory layout: all weights W1, W2, …, W_L first (each C-contiguous,
+    row-major (in, out)), then all biases b1, …, b_L, so ``params[obj.penalized]``
+    is exactly the penalized weights.  :meth:`views` returns them in the order
+    W1, b1, W2, b2, ….
+
+    The gradient pass keeps per-thread work buffers for the last few batch
+    sizes (activations and deltas), so repeated calls with the same batch
+    size allocate almost nothing besides the returned gradient (pass ``out``
+    to avoid that too).
+    """
+
+    _MAX_WORKSPACES = 4
+
+    def __init__(self, layer_sizes: Sequence[int], activation: str = "relu",
+                 task: str = "classification", l2: float = 0.0):
+        if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+            raise ParameterError(f"layer_sizes must be a list of integers such as [n_in, 64, n_out], "
+                                 f"got {layer_sizes!r}")
+        if len(layer_sizes) < 2:
+            raise ParameterError("layer_sizes needs at least the input and output sizes, "
+                                 f"got {list(layer_sizes)}")
+        sizes = [checks.count(f"layer_sizes[{i}]", s, minimum=1)
+                 for i, s in enumerate(layer_sizes)]
+        act = checks.choice("activation", activation, ACTIVATIONS, aliases=_ACTIVATION_ALIASES)
+        task = checks.choice("task", task, _TASKS)
+        if task == "classification" and sizes[-1] < 2:
+            raise ParameterError("classification needs at least 2 outputs (one per class); "
+                                 "use 2 outputs for a binary problem")
+        self.layer_sizes = sizes
+        self.activation = act
+        self.task = task
+        self.l2 = checks.number("l2", l2, low=0)
+        self.n_features = sizes[0]
+        self.n_outputs = sizes[-1]
+        self.n_layers = len(sizes) - 1
+        self._act = ACTIVATIONS[act]
+        layout = [(f"W{l + 1}", (sizes[l], sizes[l + 1])) for l in range(self.n_layers)]
+        layout += [(f"b{l + 1}", (sizes[l + 1],)) for l in range(self.n_layers)]
+        order = [name for l in range(self.n_layers) for name in (f"W{l + 1}", f"b{l + 1}")]
+        self._set_layout(layout, order)
+        n_w = sum(sizes[l] * sizes[l + 1] for l in range(self.n_layers))
+        self.penalized = slice(0, n_w)
+        # (offset, shape) of each weight and bias, for fast slicing
+        self._w_slices = [self._offsets[f"W{l + 1}"] for l in range(self.n_layers)]
+        self._b_slices = [self._offsets[f"b{l + 1}"] for l in range(self.n_layers)]
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return (f"MLPLoss(layer_sizes={self.layer_sizes}, activation={self.activation!r}, "
+                f"task={self.task!r}, l2={self.l2})")
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_local", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    # -- parameters ----------------------------------------------------------
+    def _layers(self, p):
+        """[(W_l, b_l)] as views into p."""
+        out = []
+        for (wo, ws), (bo, bs) in zip(self._w_slices, self._b_slices):
+            out.append((p[wo:wo + ws[0] * ws[1]].reshape(ws), p[bo:bo + bs[0]]))
+        return out
+
+    def layers(self, params) -> list[tuple[np.ndarray, np.ndarray]]:
+        """[(W1, b1), (W2, b2), …] as views into ``params``."""
+        v = self.views(params)
+        return [(v[f"W{l + 1}"], v[f"b{l + 1}"]) for l in range(self.n_layers)]
+
+    def init_bounds(self) -> list[float]:
+        """The uniform init bound r of each weight matrix (see the class docstring)."""
+        bounds = []
+        for l in range(self.n_layers):
+            fan_in, fan_out = self.layer_sizes[l], self.layer_sizes[l + 1]
+            # He for layers that feed a ReLU; the output layer feeds softmax or nothing, so
+            # Glorot keeps the first logits small (initial loss near log(K))
+            if self.activation == "relu" and l < self.n_layers - 1:
+                bounds.append(math.sqrt(6.0 / fan_in))
+            else:
+                bounds.append(math.sqrt(6.0 / (fan_in + fan_out)))
+        return bounds
+
+    def init_params(self, rng=None, dtype=np.float64) -> np.ndarray:
+        """He-uniform (layers into a relu) or Glorot-uniform (others, and the output layer)
+        weights, zero biases."""
+        rng = checks.rng("rng", rng)
+        dt = checks.float_dtype("dtype", dtype)
+        p = np.zeros(self.n_params, dtype=dt)
+        for (W, _), r in zip(self._layers(p), self.init_bounds()):
+            W[...] = rng.uniform(-r, r, size=W.shape)
+        return p
+
+    # -- workspace -------------------------------------------------------------
+    def _workspace(self, n, dtype):
+        cache = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = {}
+        key = (n, dtype.str)
+        ws = cache.get(key)
+        if ws is None:
+            if len(cache) >= self._MAX_WORKSPACES:
+                cache.clear()
+            acts = [np.empty((n, s), dtype=dtype) for s in self.layer_sizes[1:]]
+            deltas = [np.empty((n, s), dtype=dtype) for s in self.layer_sizes[1:-1]]
+            ones = np.ones(n, dtype=dtype)  # bias gradients: ones @ delta (see below)
+            ws = cache[key] = (acts, deltas, ones)
+        return ws
+
+    # -- forward / backward -----------------------------------------------------
+    def _forward_into(self, layers, X, acts):
+        """Fill acts[l] with a_{l+1}; the last entry holds the raw output z_L."""
+        a = X
+        last = self.n_layers - 1
+        act = self._act.inplace
+        for l, (W, b) in enumerate(layers):
+            z = np.matmul(a, W, out=acts[l])
+            z += b
+            if l < last:
+                act(z)
+            a = z
+        return acts
+
+    def _targets(self, y, n, dtype):
+        if self.task == "classification":
+            return _as_class_targets(y, n, self.n_outputs, dtype)
+        return "real", _as_real_targets(y, n, self.n_outputs, dtype)
+
+    def _value_and_grad(self, p, X, y, g):
+        n = X.shape[0]
+        kind, Y = self._targets(y, n, p.dtype)
+        layers = self._layers(p)
+        glayers = self._layers(g)
+        acts, dbufs, ones = self._workspace(n, p.dtype)
+        self._forward_into(layers, X, acts)
+        out = acts[-1]
+        if kind == "real":
+            out -= Y
+            flat = out.reshape(-1)
+            L = np.dot(flat, flat) / (2 * n)
+            out *= 1 / n
+        else:
+            L = _softmax_xent_inplace(out, kind, Y, n)
+        delta = out
+        backward = self._act.backward
+        for l in range(self.n_layers - 1, -1, -1):
+            gW, gb = glayers[l]
+            a_prev = X if l == 0 else acts[l - 1]
+            np.matmul(a_prev.T, delta, out=gW)
+            # Σᵢ δ_l,i as a BLAS product: ~3x as fast as np.sum(delta, axis=0) on a batch
+            np.matmul(ones, delta, out=gb)
+            if l > 0:
+                W = layers[l][0]
+                d_prev = np.matmul(delta, W.T, out=dbufs[l - 1])
+                backward(d_prev, a_prev)      # ⊙ f'(z_{l−1}); destroys a_prev
+                delta = d_prev
+        return self._penalized(p, g, L)
+
+    def _value(self, p, X, y):
+        n = X.shape[0]
+        kind, Y = self._targets(y, n, p.dtype)
+        acts, _, _ = self._workspace(n, p.dtype)
+        out = self._forward_into(self._layers(p), X, acts)[-1]
+        if kind == "real":
+            out -= Y
+            flat = out.reshape(-1)
+            L = np.dot(flat, flat) / (2 * n)
+        else:
+            L = _softmax_xent_value(out, kind, Y, n)
+        if self.l2:
+            L = L + self._penalty(p)
+        return L
+
+    def _raw_output(self, p, X):
+        n = X.shape[0]
+        acts = [np.empty((n, s), dtype=p.dtype) for s in self.layer_sizes[1:]]
+        return self._forward_into(self._layers(p), X, acts)[-1]
+
+    def _predict_raw(self, p, X):
+        out = self._raw_output(p, X)
+        if self.task == "classification":
+            out -= out.max(axis=1, keepdims=True)
+            np.exp(out, out=out)
+            out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def forward(self, params, X) -> np.ndarray:
+        """Network output: class probabilities (n, n_out) for classification,
+        predictions (n, n_out) for regression."""
+        return self.predict_raw(params, X)
+
+    def predict_raw(self, params, X) -> np.ndarray:
+        """Same as :meth:`forward`."""
+        return super().predict_raw(params, X)
+
+    def decision_function(self, params, X) -> np.ndarray:
+        """Output-layer pre-activations z_L (logits for classification), shape (n, n_out)."""
+        p = self._check_params(params)
+        X = _as_X(X, self.n_features, p.dtype)
+        with np.errstate(under="ignore"):
+            return self._raw_output(p, X)
+
+    def predict(self, params, X) -> np.ndarray:
+        """Class labels (argmax, intp) for classification; predictions for regression
+        (shape (n,) when there is one output)."""
+        out = self.decision_function(params, X)
+        if self.task == "classification":
+            return np.argmax(out, axis=1)
+        return out[:, 0] if self.n_outputs == 1 else out

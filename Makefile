@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench gallery clean
+.PHONY: demo test lint bench gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ demo: $(STAMP)
 
 test: $(TEST_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
+	$(MAKE) --no-print-directory lint
+
+# ruff (pyflakes, pycodestyle, import order, bugbear, complexity), mypy on the package, and
+# the import contracts of docs/ARCHITECTURE.md (layers, no cycles)
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts docs
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -5,7 +5,7 @@ Run:  .venv/bin/python benchmarks/bench_online_sgd.py [--rows 500000] [--repeat 
 One shuffled epoch of plain SGD with batch size 1 on a 100-feature float32 regression:
 
 * gdlab ``LinearRegression(batch_size=1, epochs=1, lr=0.002)`` with the compiled sweep
-  (numba, :mod:`gdlab.models.kernels`; the whole ``fit`` call is timed, input checks
+  (numba, :mod:`gdlab.kernels`; the whole ``fit`` call is timed, input checks
   included) and, for comparison, with the Python loop (every sample one trip through
   the shared descent loop);
 * the same update written by hand as a NumPy loop (one ``x @ w`` and one axpy per sample):
@@ -33,7 +33,7 @@ import numpy as np
 
 from _common import best_of, header, peer, skip_note, table
 
-from gdlab.models import kernels
+from gdlab import kernels
 from gdlab.models.estimators import LinearRegression
 
 D = 100
@@ -129,7 +129,7 @@ def main() -> int:
 def _compile_times() -> tuple[float, float]:
     """Seconds for the first sweep in a new process: with an empty numba cache, then with
     the cache that first run wrote (minus the same process's time without any sweep)."""
-    code = ("import time, numpy as np; from gdlab.models import kernels; "
+    code = ("import time, numpy as np; from gdlab import kernels; "
             "X = np.ones((2, 3), np.float32); y = np.ones(2, np.float32); "
             "p = np.zeros(4, np.float32); t = time.perf_counter(); "
             "kernels.online_kernel()(X, y, p, True, 0, np.array([0.1]), 0.0, 0.0, float('nan'), "

@@ -9,7 +9,7 @@ import pytest
 from gdlab.data import ArrayStream, CSVStream
 from gdlab.data import _order
 from gdlab.errors import ParameterError
-from gdlab.models import kernels
+from gdlab import kernels
 from gdlab.models.estimators import LinearRegression, LogisticRegression
 from gdlab.models import LinearLoss, LogisticLoss, SoftmaxLoss
 from gdlab.optim.rules import SGD, Adam

@@ -711,7 +711,7 @@ def test_fused_full_batch_pass_equals_the_plain_one(loss, k, intercept, compiled
     """Large batches take one threaded pass over X (compiled with numba for one target);
     it must give the plain pass's numbers."""
     import gdlab.models.linear as O
-    from gdlab.models import kernels
+    from gdlab import kernels
 
     if compiled and not kernels.numba_available():
         pytest.skip("numba not installed")

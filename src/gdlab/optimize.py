@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import checks
 from .calculus import CallableObjective, Function, numeric_hessian
 from .errors import ParameterError
 from .loop import StopRules, descend
@@ -112,8 +113,10 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
     if not line_search and schedule is not None:
         opt_info["schedule"] = sched.config()
 
-    stop = StopRules(eps=_nonneg("eps", eps), max_iter=_count("max_iter", max_iter),
-                     ftol=_nonneg("ftol", ftol), time_limit=_nonneg("time_limit", time_limit))
+    stop = StopRules(eps=checks.number("eps", eps, low=0, none=True),
+                     max_iter=checks.count("max_iter", max_iter, none=True),
+                     ftol=checks.number("ftol", ftol, low=0, none=True),
+                     time_limit=checks.number("time_limit", time_limit, low=0, none=True))
     limit = max(2, min(int(history_limit), _HISTORY_FLOATS // max(1, n * d)))
     out = descend(objective, X0, rule, schedule=sched, stop=stop, maximize=maximize,
                   history=History(limit=limit))
@@ -210,7 +213,7 @@ def _starts(x0: Any, d: int, restarts: Any, bounds: Any, fn: Function | None,
             raise ParameterError("x0 must be finite numbers")
         rows.append(a)
     if restarts is not None:
-        k = _count("restarts", restarts)
+        k = checks.count("restarts", restarts)
         if bounds is None and fn is not None and fn.test_function is not None:
             bounds = fn.test_function.bounds
         if bounds is None:
@@ -239,26 +242,6 @@ def _bounds(bounds: Any, d: int) -> np.ndarray:
     if not np.all(np.isfinite(b)) or np.any(b[:, 0] > b[:, 1]):
         raise ParameterError("each bound must be finite with low <= high")
     return b
-
-
-def _count(name: str, v: Any) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer, float)) or v != int(v) or v < 0:
-        raise ParameterError(f"{name} must be a non-negative whole number, got {v!r}")
-    return int(v)
-
-
-def _nonneg(name: str, v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, got {v!r}") from None
-    if not math.isfinite(x) or x < 0:
-        raise ParameterError(f"{name} must be a non-negative number, got {v!r}")
-    return x
 
 
 def curvature(fn: Function | None, objective: Any, x: np.ndarray) -> float | None:

@@ -28,9 +28,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import persist
+from . import kernels, persist
 from .errors import ModelFileError, ParameterError
 from .loop import LoopState, StepInfo, StopRules, descend
+from .optim.online import make_sweep
 from .optim.schedules import Schedule
 from .result import History, Status
 
@@ -356,11 +357,10 @@ def _resume(path: str, state: LoopState, cb: _Epochs, checkpoint_meta: dict | No
 
 def _segment_starts(epoch_step: int, first: int, n_batches: int, every: int) -> np.ndarray:
     """Where the compiled sweep's segments of one epoch start (batch positions, then
-    ``n_batches``): every :data:`~gdlab.models.kernels.SEGMENT` batches from ``first``, and
+    ``n_batches``): every :data:`~gdlab.kernels.SEGMENT` batches from ``first``, and
     at every global step (``epoch_step + b``) that is a multiple of ``every`` (checkpoints
     are written at segment starts)."""
-    from .models.kernels import SEGMENT
-    cuts = set(range(first, n_batches, SEGMENT))
+    cuts = set(range(first, n_batches, kernels.SEGMENT))
     if every:
         k0 = -(-(epoch_step + first) // every)
         cuts.update(range(k0 * every - epoch_step, n_batches, every))
@@ -412,7 +412,6 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
         raise ParameterError(f"compiled=True is for online SGD (batch size 1), the batch size "
                              f"is {stream.batch_size}")
     if compiled is not False and stream.batch_size == 1 and (not callbacks or compiled):
-        from .models.online import make_sweep
         sweep = make_sweep(objective, rule, required=bool(compiled))
     rule_state_ref: list = [None]
     cb = _Epochs(stream, objective, params, epochs=epochs, validation=validation, score=score,

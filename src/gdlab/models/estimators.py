@@ -27,7 +27,7 @@ Common hyper-parameters:
 The linear models take starting weights as scikit-learn's SGD estimators do:
 ``fit(X, y, coef_init=None, intercept_init=None)`` (shapes of ``coef_``/``intercept_``, for
 the original features; default zeros). A run that diverges keeps its last weights, says why
-in ``stop_reason_`` (``status_ == "diverged"``) and emits scikit-learn's
+in ``stop_reason_`` (``status_ == Status.DIVERGED``, which equals ``"diverged"``) and emits scikit-learn's
 ``ConvergenceWarning``.
 """
 
@@ -49,6 +49,7 @@ from ..data.stream import ArrayStream
 from ..errors import ParameterError
 from ..optim.rules import Rule, make_rule
 from ..optim.schedules import make_schedule
+from ..result import Status
 from ..train import train
 from .linear import LinearLoss, LogisticLoss, SoftmaxLoss
 from .mlp import MLPLoss
@@ -246,14 +247,14 @@ class _GDEstimator(BaseEstimator):
             self.n_iter_ = res.n_epochs
         self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else math.nan
         reason = res.reason
-        if res.status == "diverged" and not self.standardize:
+        if res.status == Status.DIVERGED and not self.standardize:
             reason += _UNSCALED_HINT
         self.stop_reason_ = reason
         self.status_ = res.status
         self.best_epoch_ = res.best_epoch
         with np.errstate(over="ignore", invalid="ignore"):
             self._set_public()
-        if res.status == "diverged":
+        if res.status == Status.DIVERGED:
             warnings.warn(f"{type(self).__name__}: {reason}", ConvergenceWarning, stacklevel=3)
         return self
 

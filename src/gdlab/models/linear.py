@@ -5,7 +5,7 @@ cross-entropy (:class:`LogisticLoss`) or softmax cross-entropy (:class:`SoftmaxL
 on the flat parameters of :class:`~gdlab.models.loss.ModelLoss` (``coef`` first, then
 ``intercept``).  Large linear-regression batches take a fused full-batch pass: fixed parts
 of the rows run on a small shared thread pool (the compiled
-:func:`gdlab.models.kernels.linear_pass` for one target, else row blocks read once with
+:func:`gdlab.kernels.linear_pass` for one target, else row blocks read once with
 single-threaded BLAS).
 """
 
@@ -18,10 +18,9 @@ import numpy as np
 from scipy.special import expit as _expit
 from scipy.special import log_expit as _log_expit
 
-from gdlab import checks
+from gdlab import checks, kernels
 from gdlab.errors import DataError, ParameterError
 
-from . import kernels
 from .activations import softmax
 from .loss import (
     ModelLoss,
@@ -173,7 +172,7 @@ class LinearLoss(ModelLoss):
         """The same loss and gradient for a large batch in one pass over X. The rows are cut
         into a fixed number of parts, run on threads and summed in a fixed order (so results
         do not depend on the thread count). With one target and numba installed each part
-        is the compiled :func:`gdlab.models.kernels.linear_pass` (every row read once, float64
+        is the compiled :func:`gdlab.kernels.linear_pass` (every row read once, float64
         sums: about the time of one X @ β); otherwise each 2 MiB row block is read once for
         both Xβ and Xᵀe with single-threaded BLAS (OpenBLAS runs a lone Xᵀe at one core's
         speed)."""
@@ -247,6 +246,10 @@ class LinearLoss(ModelLoss):
         if b is not None:
             out += b
         return out[:, 0] if self.n_targets == 1 else out
+
+    def online_kind(self) -> int | None:
+        """The compiled online-SGD kernel's code for this loss (one target only)."""
+        return kernels.KINDS[self.loss] if self.n_targets == 1 else None
 
     def predict_raw(self, params, X) -> np.ndarray:
         """Predictions Xβ + b: shape (n,) for one target, (n, k) otherwise."""
@@ -389,6 +392,10 @@ class LogisticLoss(_LinearClassifierLoss):
 
     def _predict_raw(self, p, X):
         return _expit(self._logits(p, X))
+
+    def online_kind(self) -> int | None:
+        """The compiled online-SGD kernel's code for this loss."""
+        return kernels.KINDS["logistic"]
 
     def predict_raw(self, params, X) -> np.ndarray:
         """Probabilities P(y = 1 | x) = σ(Xw + b), shape (n,)."""

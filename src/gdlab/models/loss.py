@@ -254,6 +254,11 @@ class ModelLoss:
         """Only the gradient of :meth:`value_and_grad`."""
         return self.value_and_grad(params, X, y, out=out)[1]
 
+    def online_kind(self) -> int | None:
+        """The code of the compiled online-SGD kernel (:data:`gdlab.kernels.KINDS`) that
+        computes this loss, or ``None`` when none does (see :mod:`gdlab.optim.online`)."""
+        return None
+
     def predict_raw(self, params: np.ndarray, X) -> np.ndarray:
         """The model output before any decision (see each subclass)."""
         p = self._check_params(params)

@@ -27,14 +27,24 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import checks
 from ..errors import ParameterError
 
 
 class Schedule:
+    """Base class of learning-rate schedules: the rate of step ``t`` from the base rate.
+
+    A subclass sets ``name`` and ``params`` (its settings' attribute names, for ``config``
+    and ``repr``) and implements ``lr(t, base_lr)``: the learning rate of the 0-based step
+    ``t``, a pure function of ``t`` (so checkpoints need only the step count). The loop
+    asks for it once per step and hands it to the stepper's update.
+    """
+
     name = "schedule"
     params: tuple[str, ...] = ()
 
     def lr(self, t: int, base_lr: float) -> float:
+        """The learning rate of step ``t`` (0-based) when the optimizer's rate is ``base_lr``."""
         raise NotImplementedError
 
     def config(self) -> dict[str, Any]:
@@ -43,23 +53,6 @@ class Schedule:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.params)
         return f"{type(self).__name__}({args})"
-
-
-def _positive(name: str, v: Any, allow_zero: bool = False) -> float:
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, got {v!r}") from None
-    if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
-        raise ParameterError(f"{name} must be {'non-negative' if allow_zero else 'positive'}, "
-                             f"got {v!r}")
-    return x
-
-
-def _count(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v < 1:
-        raise ParameterError(f"{name} must be a positive whole number, got {v!r}")
-    return int(v)
 
 
 class Constant(Schedule):
@@ -78,8 +71,8 @@ class StepDecay(Schedule):
     params = ("step_size", "gamma")
 
     def __init__(self, step_size: int = 100, gamma: float = 0.1):
-        self.step_size = _count("step_size", step_size)
-        self.gamma = _positive("gamma", gamma)
+        self.step_size = checks.count("step_size", step_size, minimum=1)
+        self.gamma = checks.number("gamma", gamma, low=0, low_open=True)
 
     def lr(self, t, base_lr):
         return base_lr * self.gamma ** (t // self.step_size)
@@ -92,7 +85,7 @@ class Exponential(Schedule):
     params = ("gamma",)
 
     def __init__(self, gamma: float = 0.99):
-        self.gamma = _positive("gamma", gamma)
+        self.gamma = checks.number("gamma", gamma, low=0, low_open=True)
 
     def lr(self, t, base_lr):
         return base_lr * self.gamma ** t
@@ -105,7 +98,7 @@ class InverseTime(Schedule):
     params = ("decay",)
 
     def __init__(self, decay: float = 0.01):
-        self.decay = _positive("decay", decay, allow_zero=True)
+        self.decay = checks.number("decay", decay, low=0)
 
     def lr(self, t, base_lr):
         return base_lr / (1 + self.decay * t)
@@ -119,8 +112,8 @@ class Cosine(Schedule):
     params = ("T_max", "eta_min")
 
     def __init__(self, T_max: int = 1000, eta_min: float = 0.0):
-        self.T_max = _count("T_max", T_max)
-        self.eta_min = _positive("eta_min", eta_min, allow_zero=True)
+        self.T_max = checks.count("T_max", T_max, minimum=1)
+        self.eta_min = checks.number("eta_min", eta_min, low=0)
 
     def lr(self, t, base_lr):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
@@ -134,9 +127,9 @@ class Warmup(Schedule):
     params = ("start_factor", "end_factor", "total_iters")
 
     def __init__(self, start_factor: float = 0.1, end_factor: float = 1.0, total_iters: int = 100):
-        self.start_factor = _positive("start_factor", start_factor)
-        self.end_factor = _positive("end_factor", end_factor, allow_zero=True)
-        self.total_iters = _count("total_iters", total_iters)
+        self.start_factor = checks.number("start_factor", start_factor, low=0, low_open=True)
+        self.end_factor = checks.number("end_factor", end_factor, low=0)
+        self.total_iters = checks.count("total_iters", total_iters, minimum=1)
 
     def lr(self, t, base_lr):
         frac = min(t, self.total_iters) / self.total_iters

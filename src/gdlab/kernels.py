@@ -17,7 +17,7 @@ for each sample (x, y) in order, at the current parameters (β, b):
   with ``eps``, ‖∇‖ < eps ends it as *converged*;
 * PyTorch's SGD step: g = (c·x + l2·β, c) + weight_decay·θ, θ ← θ − lr_t·g.
 
-:class:`gdlab.models.online.SGDSweep` is the stepper that drives this kernel in the
+:class:`gdlab.optim.online.SGDSweep` is the stepper that drives this kernel in the
 descent loop, one loop step per segment. The kernel's stop codes are 0 (go on),
 1 (diverged), 2 (no gradient) and 3 (converged).
 
@@ -27,7 +27,7 @@ model module may import it.
 Compilation happens once per dtype on first use and is cached on disk (``cache=True``).
 
 :func:`linear_pass` is the second kernel here: the full-batch loss and gradient of a
-one-target linear model in one pass over X (see ``LinearObjective``).
+one-target linear model in one pass over X (see :class:`gdlab.models.LinearLoss`).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def linear_pass():
     each row the residual e = x·w + b − y, then S = Σe², s = Σe and G = Σ e·x (G, float64
     of length d, is overwritten), all accumulated in float64 (each row is in cache for its
     second use, so the pass streams X from memory once, at the speed of a single X @ w).
-    It releases the GIL, so :class:`~gdlab.models.objectives.LinearObjective` runs a few row
+    It releases the GIL, so :class:`~gdlab.models.LinearLoss` runs a few row
     ranges on threads."""
     global _pass_kernel
     if _pass_kernel is None:

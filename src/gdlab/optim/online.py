@@ -1,5 +1,5 @@
 """Online SGD (batch size 1) as a compiled *sweep*: the stepper that runs many consecutive
-one-sample steps of the descent loop in one call of :mod:`gdlab.models.kernels`.
+one-sample steps of the descent loop in one call of :mod:`gdlab.kernels`.
 
 With one sample per step the work of a step is a dot product and an axpy over the features
 (about 4·d flops), so Python's per-step cost is everything. :class:`SGDSweep` is a
@@ -33,14 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ParameterError
-from ..optim.rules import SGD
-from ..optim.schedules import Constant
-from ..optim.stepper import Evaluation, Objective, State, StepContext, StepReport, Stepper
 from ..result import Status
-from . import kernels
-from .objectives import LinearObjective as LinearLoss  # noqa: N814 (renamed by the split)
-from .objectives import LogisticObjective as LogisticLoss  # noqa: N814
+from .rules import SGD
+from .schedules import Constant
+from .stepper import Evaluation, Objective, State, StepContext, StepReport, Stepper
 
 #: the kernel's stop codes
 _CODES = {1: Status.DIVERGED, 2: Status.NO_GRADIENT, 3: Status.CONVERGED}
@@ -130,17 +128,14 @@ class SGDSweep(Stepper):
 
 
 def make_sweep(loss: Any, rule: Any, *, required: bool = False) -> SGDSweep | None:
-    """The compiled sweep for ``loss`` and ``rule`` when it applies, else ``None``
+    """The compiled sweep for ``loss`` (a model loss whose ``online_kind()`` names the
+    kernel's loss, :data:`gdlab.kernels.KINDS`) and ``rule`` when it applies, else ``None``
     (``required``: raise instead, naming why)."""
     why = None
-    kind = None
+    kind = getattr(loss, "online_kind", lambda: None)()
     if type(rule) is not SGD or rule.momentum != 0 or rule.maximize:
         why = "the compiled online kernel runs plain SGD only (no momentum, not maximize)"
-    elif isinstance(loss, LinearLoss) and loss.n_targets == 1:
-        kind = kernels.KINDS[loss.loss]
-    elif isinstance(loss, LogisticLoss):
-        kind = kernels.KINDS["logistic"]
-    else:
+    elif kind is None:
         why = ("the compiled online kernel supports linear regression with one target and "
                "logistic regression")
     if why is None and not kernels.numba_available():

@@ -24,11 +24,11 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import kernels, persist
+from . import checks, kernels, persist
 from .errors import ModelFileError, ParameterError
 from .loop import LoopState, StepInfo, StopRules, descend
 from .optim.online import make_sweep
@@ -397,22 +397,12 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     ``callbacks`` are given (``None``, the default); ``True`` requires it, ``False`` always
     takes the Python loop. Both give the same weights to rounding.
     """
-    if epochs is None or int(epochs) < 1:
-        raise ParameterError(f"epochs must be a positive whole number, got {epochs!r}")
-    epochs = int(epochs)
-    if checkpoint is not None and (isinstance(checkpoint_every, bool)
-                                   or not isinstance(checkpoint_every, (int, np.integer))
-                                   or checkpoint_every < 1):
-        raise ParameterError(f"checkpoint_every must be a positive whole number of steps when "
-                             f"checkpoint is given, got {checkpoint_every!r}")
+    epochs = checks.count("epochs", epochs, minimum=1)
+    if checkpoint is not None:
+        checks.count("checkpoint_every (steps between checkpoints)", checkpoint_every, minimum=1)
     full_batch = stream.batch_size is None
     n_batches = 1 if full_batch else stream.n_batches()
-    sweep = None
-    if compiled and stream.batch_size != 1:
-        raise ParameterError(f"compiled=True is for online SGD (batch size 1), the batch size "
-                             f"is {stream.batch_size}")
-    if compiled is not False and stream.batch_size == 1 and (not callbacks or compiled):
-        sweep = make_sweep(objective, rule, required=bool(compiled))
+    sweep = _compiled_sweep(objective, rule, stream.batch_size, callbacks, compiled)
     rule_state_ref: list = [None]
     cb = _Epochs(stream, objective, params, epochs=epochs, validation=validation, score=score,
                  tol=tol, patience=patience, restore_best=restore_best, checkpoint=checkpoint,
@@ -431,66 +421,86 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     cb.loop_state = state
     offset = int(initial_step)
     start = state.step - offset
-
-    def batches():
-        e0, b0 = divmod(start, n_batches)
-        if full_batch:
-            for epoch in range(e0, epochs):
-                cb.pos = (epoch, 0)
-                yield FullPass(stream, epoch)
-            return
-        for epoch in range(e0, epochs):
-            first = b0 if epoch == e0 else 0
-            if sweep is not None:
-                cuts = _segment_starts(offset + epoch * n_batches, first, n_batches,
-                                       checkpoint_every if checkpoint else 0)
-                pieces = stream.batches(epoch, start=first, sizes=iter(np.diff(cuts)))
-                for b, batch in zip(cuts[:-1], pieces):
-                    cb.pos = (epoch, int(b))
-                    yield batch
-                continue
-            for b, batch in enumerate(stream.batches(epoch, start=first), start=first):
-                cb.pos = (epoch, b)
-                yield batch
-
     cb.epoch = start // n_batches if resume is None else cb.epoch
+    batches = _batches(stream, cb, start=start, epochs=epochs, n_batches=n_batches,
+                       offset=offset, segments=sweep is not None,
+                       checkpoint_every=checkpoint_every if checkpoint else 0)
     history = History(limit=10_000, record_x=False)
     stop = StopRules(eps=eps, max_iter=None, time_limit=time_limit)
     try:
         out = descend(ModelObjective(objective), x, sweep or rule, schedule=schedule, stop=stop,
-                      batches=batches(), callbacks=(cb, *callbacks), history=history,
+                      batches=batches, callbacks=(cb, *callbacks), history=history,
                       state=state)
         status = out.status[0]
-        final_x = out.x[0]
         if status in (Status.END_OF_DATA, Status.MAX_ITER, Status.TIME_LIMIT):
-            cb.end_epoch(final_x, cb.last_lr)
+            cb.end_epoch(out.x[0], cb.last_lr)
     finally:
         cb.close()
-    n_epochs = len(cb.history["loss"])
-    div_step = None
-    if status == Status.END_OF_DATA:
-        reason = f"finished {epochs} epochs"
-    elif status == Status.STOPPED:
-        reason = f"stopped early: {out.stop_detail}"
-    elif status == Status.TIME_LIMIT:
-        reason = f"stopped: the time limit of {time_limit:g} s was reached"
-    elif status == Status.DIVERGED:
-        div_step = int(out.diverged_step[0])
-        lr = getattr(rule, "lr", float("nan"))
-        epoch_no = (div_step - offset) // n_batches + 1
-        became = "infinite or NaN" if not np.isfinite(out.fun[0]) else "huge"
-        reason = (f"diverged at step {div_step} (epoch {epoch_no}): the loss became {became}; "
-                  f"try a smaller learning rate, e.g. lr={lr / 10:g}")
-    elif status == Status.CONVERGED:
-        reason = f"converged: norm(grad) < eps = {eps:g}"
-    else:
-        reason = status
-    params_out = final_x.copy()
-    best_epoch = cb.best_epoch
-    if restore_best and cb.best_params is not None and best_epoch is not None \
+    div_step = int(out.diverged_step[0]) if status == Status.DIVERGED else None
+    params_out = out.x[0].copy()
+    if restore_best and cb.best_params is not None and cb.best_epoch is not None \
             and status != Status.DIVERGED:
         params_out = cb.best_params.copy()
-    return TrainResult(params=params_out, history=cb.history, n_epochs=n_epochs,
-                       n_steps=out.step, status=status, reason=reason, best_epoch=best_epoch,
+    reason = _reason(status, out, epochs=epochs, time_limit=time_limit, eps=eps,
+                     lr=getattr(rule, "lr", float("nan")),
+                     epoch_of_step=lambda k: (k - offset) // n_batches + 1)
+    return TrainResult(params=params_out, history=cb.history, n_epochs=len(cb.history["loss"]),
+                       n_steps=out.step, status=status, reason=reason, best_epoch=cb.best_epoch,
                        elapsed=out.elapsed, diverged_step=div_step,
                        extra={"rule_state": state.rule_state})
+
+
+def _compiled_sweep(loss: Any, rule: Any, batch_size: int | None, callbacks: tuple,
+                    compiled: bool | None) -> Any:
+    """The compiled online sweep to train with, or ``None`` for the Python loop (see
+    ``train``'s ``compiled``)."""
+    if compiled and batch_size != 1:
+        raise ParameterError(f"compiled=True is for online SGD (batch size 1), the batch size "
+                             f"is {batch_size}")
+    if compiled is False or batch_size != 1 or (callbacks and not compiled):
+        return None
+    return make_sweep(loss, rule, required=bool(compiled))
+
+
+def _batches(stream: Any, cb: _Epochs, *, start: int, epochs: int, n_batches: int, offset: int,
+             segments: bool, checkpoint_every: int) -> Iterator[Any]:
+    """The loop's batches from step ``start`` (counted from ``offset``) to the last epoch,
+    each announced to the training callback by its position ``(epoch, batch)``: a
+    :class:`FullPass` per epoch for full batch; for the compiled sweep, segments of
+    one-sample batches cut where :func:`_segment_starts` says."""
+    e0, b0 = divmod(start, n_batches)
+    for epoch in range(e0, epochs):
+        first = b0 if epoch == e0 else 0
+        if stream.batch_size is None:
+            cb.pos = (epoch, 0)
+            yield FullPass(stream, epoch)
+        elif segments:
+            cuts = _segment_starts(offset + epoch * n_batches, first, n_batches,
+                                   checkpoint_every)
+            pieces = stream.batches(epoch, start=first, sizes=iter(np.diff(cuts)))
+            for b, batch in zip(cuts[:-1], pieces):
+                cb.pos = (epoch, int(b))
+                yield batch
+        else:
+            for b, batch in enumerate(stream.batches(epoch, start=first), start=first):
+                cb.pos = (epoch, b)
+                yield batch
+
+
+def _reason(status: Status, out: Any, *, epochs: int, time_limit: float | None,
+            eps: float | None, lr: float, epoch_of_step: Callable[[int], int]) -> str:
+    """Why training stopped, in words."""
+    if status == Status.END_OF_DATA:
+        return f"finished {epochs} epochs"
+    if status == Status.STOPPED:
+        return f"stopped early: {out.stop_detail}"
+    if status == Status.TIME_LIMIT:
+        return f"stopped: the time limit of {time_limit:g} s was reached"
+    if status == Status.DIVERGED:
+        step = int(out.diverged_step[0])
+        became = "infinite or NaN" if not np.isfinite(out.fun[0]) else "huge"
+        return (f"diverged at step {step} (epoch {epoch_of_step(step)}): the loss became "
+                f"{became}; try a smaller learning rate, e.g. lr={lr / 10:g}")
+    if status == Status.CONVERGED:
+        return f"converged: norm(grad) < eps = {eps:g}"
+    return str(status)

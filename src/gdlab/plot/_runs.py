@@ -5,7 +5,6 @@ window: which part of each run is drawn and the limits that cover it."""
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -23,7 +22,7 @@ class _Run:
     P: np.ndarray            # (records, d) points
     steps: np.ndarray        # (records,) iteration numbers
     diverged: bool
-    div_step: int | None     # the step the run's reason names
+    div_step: int | None     # the step at which it diverged (None: it did not)
     label: str = ""
     color: str = PATH_COLOR
     m: int = 0               # P[:m] is drawn; P[m] (if any) is where it left the view
@@ -31,9 +30,14 @@ class _Run:
     nit: int = 0
 
 
-def _div_step(reason: str, fallback: int) -> int:
-    m = re.search(r"diverged at step (\d+)", reason or "")
-    return int(m.group(1)) if m else int(fallback)
+def _div_step(recorded: Any, P: np.ndarray, steps: np.ndarray) -> int:
+    """The step at which a diverged run diverged: the one its result records (``diverged_step``;
+    ``None`` or -1 when not recorded), else the step of its first non-finite point (else its
+    last step)."""
+    if recorded is not None and int(recorded) >= 0:
+        return int(recorded)
+    nonfinite = ~np.all(np.isfinite(P), axis=1)
+    return int(steps[np.argmax(nonfinite)]) if nonfinite.any() else int(steps[-1])
 
 
 def _run_of(result: Any) -> _Run:
@@ -47,9 +51,7 @@ def _run_of(result: Any) -> _Run:
         P, steps = x[None, :], np.array([int(getattr(result, "nit", 0))])
     status = getattr(result, "status", "")
     diverged = status == "diverged" or not np.all(np.isfinite(P))
-    nonfinite = ~np.all(np.isfinite(P), axis=1)
-    first_bad = int(steps[np.argmax(nonfinite)]) if nonfinite.any() else int(steps[-1])
-    k = _div_step(getattr(result, "reason", ""), first_bad) if diverged else None
+    k = _div_step(getattr(result, "diverged_step", None), P, steps) if diverged else None
     return _Run(P, steps, diverged, k, fun=float(getattr(result, "fun", math.nan)),
                 nit=int(getattr(result, "nit", steps[-1])))
 
@@ -62,6 +64,7 @@ def _start_runs(result: Any) -> list[_Run]:
     n = int(np.asarray(ah.x).shape[1])
     idx = range(n) if n <= _MAX_FAINT_PATHS else np.unique(
         np.linspace(0, n - 1, _MAX_FAINT_PATHS).round().astype(int))
+    recorded = getattr(result, "diverged_steps", None)  # one per start, -1: did not diverge
     runs = []
     for i in idx:
         nit = int(result.nits[i]) if result.nits is not None else None
@@ -69,8 +72,10 @@ def _start_runs(result: Any) -> list[_Run]:
         P = np.asarray(h.x, dtype=float)
         status = result.statuses[i] if i < len(result.statuses) else ""
         diverged = status == "diverged" or not np.all(np.isfinite(P))
-        reason = result.reasons[i] if i < len(result.reasons) else ""
-        k = _div_step(reason, int(h.steps[-1])) if diverged else None
+        k = None
+        if diverged:
+            k = _div_step(recorded[i] if recorded is not None and i < len(recorded) else None,
+                          P, h.steps)
         runs.append(_Run(P, h.steps, diverged, k))
     return runs
 

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import ParameterError
+from ..result import Status
 from ._figure import COLORS, PATH_COLOR, _fmt
 from ._fn import _bounds_of, _Fn, _resolve
 
@@ -40,6 +41,14 @@ def _div_step(recorded: Any, P: np.ndarray, steps: np.ndarray) -> int:
     return int(steps[np.argmax(nonfinite)]) if nonfinite.any() else int(steps[-1])
 
 
+def _status(result: Any) -> Status | None:
+    """The :class:`~gdlab.result.Status` a result stopped with (``None`` when it has none)."""
+    try:
+        return Status(getattr(result, "status", ""))
+    except ValueError:
+        return None
+
+
 def _run_of(result: Any) -> _Run:
     h = getattr(result, "history", None)
     if h is None:
@@ -49,8 +58,7 @@ def _run_of(result: Any) -> _Run:
     if P.ndim != 2 or P.shape[0] == 0 or P.shape[1] == 0:
         x = np.atleast_1d(np.asarray(result.x, dtype=float))
         P, steps = x[None, :], np.array([int(getattr(result, "nit", 0))])
-    status = getattr(result, "status", "")
-    diverged = status == "diverged" or not np.all(np.isfinite(P))
+    diverged = _status(result) is Status.DIVERGED or not np.all(np.isfinite(P))
     k = _div_step(getattr(result, "diverged_step", None), P, steps) if diverged else None
     return _Run(P, steps, diverged, k, fun=float(getattr(result, "fun", math.nan)),
                 nit=int(getattr(result, "nit", steps[-1])))
@@ -71,7 +79,7 @@ def _start_runs(result: Any) -> list[_Run]:
         h = ah.run(int(i), nit)
         P = np.asarray(h.x, dtype=float)
         status = result.statuses[i] if i < len(result.statuses) else ""
-        diverged = status == "diverged" or not np.all(np.isfinite(P))
+        diverged = status == Status.DIVERGED or not np.all(np.isfinite(P))
         k = None
         if diverged:
             k = _div_step(recorded[i] if recorded is not None and i < len(recorded) else None,
@@ -258,12 +266,12 @@ def _describe(result: Any) -> str:
 
 
 def _outcome(result: Any, run: _Run) -> str:
-    status = getattr(result, "status", "")
+    status = _status(result)
     nit = int(getattr(result, "nit", 0))
     if run.diverged:
         return f"diverged at step {run.div_step}"
-    if status in ("converged", "ftol"):
+    if status is not None and status.success:
         return f"converged in {nit} steps"
-    if status == "max_iter":
+    if status is Status.MAX_ITER:
         return f"stopped at max_iter ({nit} steps)"
-    return f"{status or 'stopped'} after {nit} steps"
+    return f"{getattr(result, 'status', '') or 'stopped'} after {nit} steps"

@@ -43,6 +43,7 @@ from ._runs import (
     _Run,
     _run_of,
     _start_runs,
+    _status,
 )
 
 
@@ -112,7 +113,8 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
         ax = fig.add_subplot()
     _style(ax)
 
-    converged = getattr(result, "status", "") in ("converged", "ftol")
+    status = _status(result)
+    converged = status is not None and status.success
     focus = best.P[len(best.P) - 1] if converged and np.all(np.isfinite(best.P[-1])) else None
     window = _layout([best, *others], F, d, focus, converged)
     names = _var_names(F, result, d)

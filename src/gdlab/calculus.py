@@ -9,6 +9,8 @@ For plain Python callables, :func:`numeric_derivative`, :func:`numeric_gradient`
 :func:`numeric_hessian` use central differences with the step that balances
 truncation against rounding (``h = ε^(1/3)·max(1, |x|)`` for first derivatives,
 ``ε^(1/4)`` for second), and :func:`check_gradient` compares an analytic gradient with them.
+:func:`numeric_gradient_rows` is :func:`numeric_gradient` at many points at once, for a
+vectorized function of ``(n, d)`` points.
 """
 
 from __future__ import annotations
@@ -335,6 +337,22 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x: Any, h: float | None =
     return g
 
 
+def numeric_gradient_rows(f: Callable[[np.ndarray], np.ndarray], X: Any,
+                          h: float | None = None) -> np.ndarray:
+    """Gradients ``(n, d)`` at the rows of ``X`` (shape ``(n, d)``) by central differences, for
+    a vectorized ``f`` (``(n, d)`` points to ``(n,)`` values): ``2d`` calls of ``f``, each on
+    every row, with the step of :func:`numeric_gradient` for each entry."""
+    X = np.asarray(X, dtype=float)
+    G = np.empty_like(X)
+    for j in range(X.shape[1]):
+        hj = h if h is not None else _H1 * np.maximum(1.0, np.abs(X[:, j]))
+        Xp, Xm = X.copy(), X.copy()
+        Xp[:, j] += hj
+        Xm[:, j] -= hj
+        G[:, j] = (f(Xp) - f(Xm)) / (2 * hj)
+    return G
+
+
 def numeric_hessian(f: Callable[[np.ndarray], float], x: Any, h: float | None = None) -> np.ndarray:
     """The Hessian of ``f`` at ``x`` by central differences of values (symmetric by construction)."""
     x = np.atleast_1d(_as_point(x)).astype(float)
@@ -404,14 +422,7 @@ class CallableObjective:
 
     def _grad_rows(self, x: np.ndarray) -> np.ndarray:
         if self.grad is None and self.vectorized:
-            g = np.empty_like(x)
-            for j in range(x.shape[1]):
-                h = _H1 * np.maximum(1.0, np.abs(x[:, j]))
-                xp, xm = x.copy(), x.copy()
-                xp[:, j] += h
-                xm[:, j] -= h
-                g[:, j] = (self.value(xp) - self.value(xm)) / (2 * h)
-            return g
+            return numeric_gradient_rows(self.value, x)
         if self.grad is None:
             return np.stack([numeric_gradient(lambda p: self._scalar(np.atleast_1d(p)), row)
                              for row in x])

@@ -42,11 +42,10 @@ import warnings
 import numpy as np
 
 from _common import best_of, header, peer, r2, skip_note, table
-
+from gdlab.data.stream import ArrayStream
 from gdlab.models.estimators import LinearRegression
 from gdlab.models.linear import LinearLoss
 from gdlab.train import FullPass, ModelObjective
-from gdlab.data.stream import ArrayStream
 
 D = 100
 RHO = 0.5

@@ -34,7 +34,6 @@ import warnings
 import numpy as np
 
 from _common import header, peer, skip_note, table
-
 from gdlab.models.estimators import MLPClassifier
 
 HIDDEN = (256, 128)

@@ -26,13 +26,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 
 import numpy as np
 
 from _common import best_of, header, peer, skip_note, table
-
 from gdlab import kernels
 from gdlab.models.estimators import LinearRegression
 
@@ -67,8 +65,8 @@ def main() -> int:
         gd()  # load the kernel in this process
     t_gd = best_of(gd, args.repeat)
     rate_gd = n / t_gd
-    from gdlab.train import train as _train
     import gdlab.models.estimators as _est
+    from gdlab.train import train as _train
 
     def loop_only():  # the first LOOP_ROWS rows only: the Python loop is slow
         orig = _est.train

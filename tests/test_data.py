@@ -11,10 +11,20 @@ import warnings
 import numpy as np
 import pytest
 
-from gdlab.data import (ArrayStream, ConstantColumnWarning, Standardizer, load_dataset,
-                        load_idx_pair, make_classification_blobs, make_lecture_example,
-                        make_linear, open_stream, read_idx, write_idx)
-from gdlab.data import _order
+from gdlab.data import (
+    ArrayStream,
+    ConstantColumnWarning,
+    Standardizer,
+    _order,
+    load_dataset,
+    load_idx_pair,
+    make_classification_blobs,
+    make_lecture_example,
+    make_linear,
+    open_stream,
+    read_idx,
+    write_idx,
+)
 from gdlab.errors import DataError, ParameterError
 
 

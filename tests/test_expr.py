@@ -23,8 +23,16 @@ from hypothesis import strategies as st
 from gdlab import expr as expr_module
 from gdlab.errors import FormulaError, ParameterError
 from gdlab.expr import (
-    ALLOWED_FUNCTIONS, CONSTANTS, MAX_DEPTH, MAX_DIGITS, MAX_LENGTH, MAX_NODES, MAX_POWER,
-    parse, symbol, variables_of,
+    ALLOWED_FUNCTIONS,
+    CONSTANTS,
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_LENGTH,
+    MAX_NODES,
+    MAX_POWER,
+    parse,
+    symbol,
+    variables_of,
 )
 
 NAMES = ["x", "y", "z", "e", "b2", "w_1", "theta"]

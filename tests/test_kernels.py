@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gdlab.data import ArrayStream, CSVStream
-from gdlab.data import _order
-from gdlab.errors import ParameterError
 from gdlab import kernels
-from gdlab.models.estimators import LinearRegression, LogisticRegression
+from gdlab.data import ArrayStream, CSVStream, _order
+from gdlab.errors import ParameterError
 from gdlab.models import LinearLoss, LogisticLoss, SoftmaxLoss
+from gdlab.models.estimators import LinearRegression, LogisticRegression
 from gdlab.optim.rules import SGD, Adam
 from gdlab.optim.schedules import StepDecay
 from gdlab.train import _segment_starts, load_checkpoint, train

@@ -9,12 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from gdlab.loop import LoopState, StopRules, descend
 from gdlab import kernels
+from gdlab.loop import LoopState, StopRules, descend
 from gdlab.models import LinearLoss
-from gdlab.optim.online import make_sweep
 from gdlab.optim import SGD, Adam, Armijo, Stepper
-from gdlab.optim.stepper import Evaluation, StepReport
+from gdlab.optim.online import make_sweep
+from gdlab.optim.stepper import StepReport
 from gdlab.result import History, Status
 from gdlab.train import ModelObjective
 

@@ -33,9 +33,6 @@ one-target linear model in one pass over X (see :class:`gdlab.models.LinearLoss`
 from __future__ import annotations
 
 import math
-from typing import Any
-
-import numpy as np
 
 #: samples per sweep (one loop step); training cuts segments shorter at epoch ends and
 #: checkpoint steps

@@ -10,8 +10,14 @@ dataset is used, so ``import gdlab.data`` stays fast.
 """
 
 from .csv_stream import CSVStream
-from .datasets import (LECTURE_COEF, LECTURE_INTERCEPT, load_dataset, make_classification_blobs,
-                       make_lecture_example, make_linear)
+from .datasets import (
+                       LECTURE_COEF,
+                       LECTURE_INTERCEPT,
+                       load_dataset,
+                       make_classification_blobs,
+                       make_lecture_example,
+                       make_linear,
+)
 from .idx import load_idx_pair, read_idx, write_idx
 from .open import open_stream
 from .parquet_stream import ParquetStream

@@ -2,10 +2,32 @@
 search, and the stepper protocol they share (:mod:`gdlab.optim.stepper`)."""
 
 from .linesearch import Armijo
-from .rules import (OPTIMIZERS, SGD, Adagrad, Adam, AdamW, RMSprop, Rule, adagrad, adam, adamw,
-                    make_rule, rmsprop, sgd)
-from .schedules import (SCHEDULES, Constant, Cosine, Exponential, InverseTime, Schedule,
-                        StepDecay, Warmup, make_schedule)
+from .rules import (
+                    OPTIMIZERS,
+                    SGD,
+                    Adagrad,
+                    Adam,
+                    AdamW,
+                    RMSprop,
+                    Rule,
+                    adagrad,
+                    adam,
+                    adamw,
+                    make_rule,
+                    rmsprop,
+                    sgd,
+)
+from .schedules import (
+                    SCHEDULES,
+                    Constant,
+                    Cosine,
+                    Exponential,
+                    InverseTime,
+                    Schedule,
+                    StepDecay,
+                    Warmup,
+                    make_schedule,
+)
 from .stepper import Evaluation, Objective, StepContext, Stepper, StepReport
 
 __all__ = ["Armijo", "OPTIMIZERS", "SGD", "Adagrad", "Adam", "AdamW", "RMSprop", "Rule",

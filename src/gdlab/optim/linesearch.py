@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import checks
 from ..result import Status
-from .stepper import Evaluation, State, StepContext, StepReport, Stepper
+from .stepper import Evaluation, State, StepContext, Stepper, StepReport
 
 
 class Armijo(Stepper):

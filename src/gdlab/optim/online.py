@@ -38,7 +38,7 @@ from ..errors import ParameterError
 from ..result import Status
 from .rules import SGD
 from .schedules import Constant
-from .stepper import Evaluation, Objective, State, StepContext, StepReport, Stepper
+from .stepper import Evaluation, Objective, State, StepContext, Stepper, StepReport
 
 #: the kernel's stop codes
 _CODES = {1: Status.DIVERGED, 2: Status.NO_GRADIENT, 3: Status.CONVERGED}

@@ -2,7 +2,8 @@
 
 ``console`` blocks: each ``$ gdlab ...`` line is run (in a temporary folder) and its output
 compared line by line with the lines printed under it; a line ``...`` stands for any number
-of lines. ``python`` blocks are doctests.
+of lines. A following ``$ echo $?`` shows the command's exit code (otherwise it must be 0,
+or 2 for a ``gdlab: error`` line). ``python`` blocks are doctests.
 """
 
 import doctest
@@ -22,19 +23,26 @@ GDLAB = [sys.executable, "-c", "import sys; from gdlab.cli import main; sys.exit
 
 
 def _examples():
+    """``(command, expected lines, exit code or None)`` for every ``$ gdlab`` line."""
     out = []
     for block in BLOCKS:
         cmd, expected = None, []
         for line in block.splitlines():
             if line.startswith("$ "):
                 if cmd:
-                    out.append((cmd, expected))
+                    out.append([cmd, expected, None])
                 cmd, expected = line[2:], []
             else:
                 expected.append(line)
         if cmd:
-            out.append((cmd, expected))
-    return out
+            out.append([cmd, expected, None])
+    examples = []
+    for item in out:
+        if item[0] == "echo $?":
+            examples[-1][2] = int(item[1][0])
+        else:
+            examples.append(item)
+    return [tuple(e) for e in examples]
 
 
 def _matches(actual, expected):
@@ -59,8 +67,8 @@ def workdir(tmp_path_factory):
     return tmp_path_factory.mktemp("readme")
 
 
-@pytest.mark.parametrize("cmd,expected", EXAMPLES, ids=[c for c, _ in EXAMPLES])
-def test_console_example(cmd, expected, workdir):
+@pytest.mark.parametrize("cmd,expected,code", EXAMPLES, ids=[c for c, _, _ in EXAMPLES])
+def test_console_example(cmd, expected, code, workdir):
     argv = shlex.split(cmd)
     assert argv[0] == "gdlab"
     if argv[1] == "evaluate" and not (workdir / argv[2]).exists():
@@ -69,7 +77,7 @@ def test_console_example(cmd, expected, workdir):
     p = subprocess.run(GDLAB + argv[1:], cwd=workdir, capture_output=True, text=True,
                        timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     is_error = any(line.startswith("gdlab: error") for line in expected)
-    assert p.returncode == (2 if is_error else 0), p.stderr
+    assert p.returncode == (code if code is not None else 2 if is_error else 0), p.stderr
     actual = (p.stderr if is_error else p.stdout).splitlines()
     assert _matches(actual, expected), "\n".join(actual)
 

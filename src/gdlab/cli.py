@@ -1,8 +1,10 @@
 """The ``gdlab`` command: thin argument parsing around the library; no maths here.
 
-Every command prints text for people, or one JSON object with ``--json``. Any bad input
-ends with one line on stderr and exit code 2, never a traceback (``GDLAB_DEBUG=1`` shows
-one). Heavy libraries are imported inside the commands, so ``gdlab diff`` starts fast.
+Every command prints text for people, or one JSON object with ``--json``. Exit codes: 0
+done (converged, or stopped by a limit the user set), 1 the run failed (diverged, unbounded,
+or left the function's domain), 2 bad input. A failure is one line on stderr, never a
+traceback (``GDLAB_DEBUG=1`` shows one). Heavy libraries are imported inside the
+commands, so ``gdlab diff`` starts fast.
 """
 
 from __future__ import annotations
@@ -14,7 +16,17 @@ import os
 import sys
 from typing import Any, Sequence
 
-EXIT_BAD_INPUT = 2
+EXIT_DONE, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+#: subcommands whose positional EXPR may start with "-" ('-x**2 + 4*x')
+_FORMULA_COMMANDS = ("diff", "grad", "hessian", "minimize", "maximize", "compare", "plot")
+
+_EPILOG = ("Formulas use x**2 or x^2, + - * /, parentheses and sin cos tan exp log (also ln, "
+           "the natural log) sqrt abs tanh sinh cosh asin acos atan sigmoid max min; pi, and "
+           "e (or E) for Euler's number. Quote them in the shell: gdlab diff 'x**2 + 2*x + 3'; "
+           "a leading minus works: gdlab maximize '-x**2 + 4*x' --x0 0 --lr 0.1. "
+           "Exit codes: 0 done (converged, or stopped by a limit you set), 1 the run failed "
+           "(diverged, unbounded, or left the function's domain), 2 bad input.")
 
 #: options whose value may start with "-" (negative numbers): ``--x0 -1,2`` works
 _VALUE_OPTIONS = ("--x0", "--at", "--bounds", "--lr", "--betas")
@@ -71,6 +83,11 @@ def _point(text: str) -> dict[str, float] | list[float]:
     return out
 
 
+def _start(text: str) -> dict[str, float] | list[float]:
+    """``--x0``: ``1,2`` in variable order, or ``y=2,x=1`` by name."""
+    return _point(text)
+
+
 def _bounds(text: str) -> list[tuple[float, float]]:
     """``-5:5,-2:2`` — one low:high pair per variable."""
     pairs = []
@@ -100,14 +117,59 @@ def _fix_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
+def _formula_last(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """A formula that starts with "-" (``'-x**2 + 4*x'``) is the EXPR argument, not an
+    option: move it behind ``--`` so that argparse reads it as the positional argument."""
+    if not argv or argv[0] not in _FORMULA_COMMANDS or "--" in argv:
+        return argv
+    sub = _subparser(parser, argv[0])
+    if sub is None:
+        return argv
+    rest, expr, i = [argv[0]], None, 1
+    while i < len(argv):
+        tok = argv[i]
+        action = _option_action(sub, tok)
+        if action is not None:
+            rest.append(tok)
+            if action.nargs != 0 and "=" not in tok and i + 1 < len(argv):
+                rest.append(argv[i + 1])  # the option's value, whatever it looks like
+                i += 1
+        elif tok.startswith("-") and len(tok) > 1 and expr is None:
+            expr = tok
+        else:
+            rest.append(tok)
+        i += 1
+    return argv if expr is None else [*rest, "--", expr]
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(name)
+    return None
+
+
+def _option_action(sub: argparse.ArgumentParser, tok: str) -> argparse.Action | None:
+    """The option ``tok`` names (exactly, as ``--opt=value``, or by a unique prefix of a
+    long option, as argparse allows), or ``None`` when it is no option of ``sub``."""
+    if not tok.startswith("-") or len(tok) < 2:
+        return None
+    name = tok.split("=", 1)[0]
+    table = sub._option_string_actions
+    if name in table:
+        return table[name]
+    if name.startswith("--"):
+        hits = {table[o] for o in table if o.startswith(name)}
+        if len(hits) == 1:
+            return hits.pop()
+    return None
+
+
 # ---- parser ---------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="gdlab", description="Gradient descent, from the derivative of a typed "
-                "formula to training a network.",
-                epilog="Formulas use x**2 or x^2, + - * /, parentheses and sin cos tan exp log "
-                       "sqrt abs tanh sinh cosh asin acos atan sigmoid max min, pi and E. "
-                       "Quote them in the shell: gdlab diff 'x**2 + 2*x + 3'.")
+                "formula to training a network.", epilog=_EPILOG)
     p.add_argument("--version", action="version", version="gdlab 0.1.0")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -143,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, helptext in (("minimize", "gradient descent on a formula or test function"),
                            ("maximize", "gradient ascent on a formula")):
         m = sub.add_parser(name, help=helptext, description=f"{name.capitalize()} EXPR (a "
-                           "formula or a test function's name, see `gdlab functions`).")
+                           "formula or a test function's name, see `gdlab functions`).",
+                           epilog=_EPILOG)
         _add_descent_options(m)
 
     c = sub.add_parser("compare", help="several optimizers from the same start, one picture",
@@ -235,9 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_descent_options(m: argparse.ArgumentParser) -> None:
     m.add_argument("expr", metavar="EXPR")
-    m.add_argument("--x0", type=_numbers, action="append", metavar="VALUES",
-                   help="start, e.g. --x0 5 or --x0 1,2 (repeat for several starts; "
-                        "negative numbers work: --x0 -1.2,1)")
+    m.add_argument("--x0", type=_start, action="append", metavar="VALUES",
+                   help="start, e.g. --x0 5, --x0 1,2 or --x0 y=2,x=1 (repeat for several "
+                        "starts; negative numbers work: --x0 -1.2,1). Default: the origin")
     m.add_argument("--vars", metavar="NAMES", help="variable order (default alphabetical)")
     m.add_argument("--optimizer", default=None, help="sgd (default), momentum, nesterov, adam, "
                    "adamw, rmsprop, adagrad")
@@ -266,12 +329,15 @@ def _add_descent_options(m: argparse.ArgumentParser) -> None:
     m.add_argument("--time-limit", type=_number, metavar="SECONDS")
     m.add_argument("--restarts", type=_positive_int, metavar="N", help="N random starts in "
                    "--bounds (default: a test function's domain), run at once")
-    m.add_argument("--bounds", type=_bounds, metavar="LO:HI,...", help="e.g. -5:5,-5:5")
+    m.add_argument("--bounds", type=_bounds, metavar="LO:HI,...", help="a box the descent "
+                   "stays in (every step is projected onto it) and restarts are drawn in, "
+                   "e.g. -5:5,-5:5")
     m.add_argument("--seed", type=int, help="seed of the random starts")
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.add_argument("--history", action="store_true", help="include the per-step history "
                    "(with --json) or print it")
-    m.add_argument("--plot", metavar="FILE.png", help="draw the path")
+    m.add_argument("--plot", metavar="FILE.png", help="draw the path (the loss curve for "
+                   "three or more variables)")
     m.add_argument("--animate", metavar="FILE.gif", help="animate the path")
 
 
@@ -371,6 +437,7 @@ def _descent(a: argparse.Namespace, maximize: bool) -> int:
     from .calculus import Function
     from .optimize import maximize as gd_max
     from .optimize import minimize as gd_min
+    from .result import Status
 
     fn = Function(a.expr, a.vars)
     options = {"momentum": a.momentum, "dampening": a.dampening, "nesterov": a.nesterov,
@@ -378,28 +445,61 @@ def _descent(a: argparse.Namespace, maximize: bool) -> int:
                "alpha": a.alpha, "centered": a.centered, "amsgrad": a.amsgrad,
                "lr_decay": a.lr_decay, "eps": a.opt_eps}
     options = {k: v for k, v in options.items() if v is not None}
-    x0 = None
-    if a.x0:
-        x0 = a.x0[0] if len(a.x0) == 1 else a.x0
-        if len({len(r) for r in a.x0}) > 1:
-            from .errors import ParameterError
-            raise ParameterError("every --x0 needs the same number of values")
     schedule = None
     if a.schedule:
         schedule = {"name": a.schedule, **(a.schedule_args or {})}  # the schedule checks them
     run = gd_max if maximize else gd_min
-    res = run(fn, x0=x0, optimizer=a.optimizer, lr=a.lr, eps=a.eps, max_iter=a.max_iter,
-              restarts=a.restarts, bounds=a.bounds, seed=a.seed, schedule=schedule,
-              ftol=a.ftol, time_limit=a.time_limit, **options)
+    res = run(fn, x0=_starts_of(fn, a.x0), optimizer=a.optimizer, lr=a.lr, eps=a.eps,
+              max_iter=a.max_iter, restarts=a.restarts, bounds=a.bounds, seed=a.seed,
+              schedule=schedule, ftol=a.ftol, time_limit=a.time_limit, **options)
+    written = _descent_pictures(a, res, fn)
+    failed = Status(res.status).failed
+    if a.json:
+        print(json.dumps({**res.to_dict(history=a.history), "files": written}))
+        return EXIT_FAILED if failed else EXIT_DONE
+    _print_descent(a, res, fn, maximize)
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
+    print(res.reason)
+    return EXIT_FAILED if failed else EXIT_DONE
+
+
+def _starts_of(fn: Any, x0: list | None) -> Any:
+    """The ``--x0`` values as starts in variable order (each given by position or by name)."""
+    from .errors import ParameterError
+    if not x0:
+        return None
+    rows = []
+    for v in x0:
+        if isinstance(v, dict):
+            unknown = sorted(set(v) - set(fn.variables))
+            missing = [n for n in fn.variables if n not in v]
+            if unknown or missing:
+                raise ParameterError(f"--x0 by name needs a value for each of "
+                                     f"{', '.join(fn.variables)}"
+                                     + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+            v = [v[n] for n in fn.variables]
+        rows.append(v)
+    if len({len(r) for r in rows}) > 1:
+        raise ParameterError("every --x0 needs the same number of values")
+    return rows[0] if len(rows) == 1 else rows
+
+
+def _descent_pictures(a: argparse.Namespace, res: Any, fn: Any) -> dict[str, str]:
+    """Draw what ``--plot``/``--animate`` ask for; returns ``{kind: path}`` written."""
+    written: dict[str, str] = {}
     if a.plot or a.animate:
         from . import plot
         if a.plot:
             plot.plot_path(res, fn, path=a.plot)
+            written["picture"] = a.plot
         if a.animate:
             plot.animate_path(res, fn, a.animate)
-    if a.json:
-        print(json.dumps(res.to_dict(history=a.history)))
-        return 0
+            written["animation"] = a.animate
+    return written
+
+
+def _print_descent(a: argparse.Namespace, res: Any, fn: Any, maximize: bool) -> None:
     verb = "maximize" if maximize else "minimize"
     print(f"{verb} f({', '.join(fn.variables)}) = {fn.text}")
     opt = res.optimizer
@@ -408,15 +508,23 @@ def _descent(a: argparse.Namespace, maximize: bool) -> int:
         desc += " with backtracking line search (no lr given)"
     else:
         desc += " " + ", ".join(f"{k}={v}" for k, v in opt.items()
-                                if k not in ("name", "maximize", "schedule")
+                                if k not in ("name", "maximize", "schedule", "bounds")
                                 and (k == "lr" or v not in (0, 0.0, False)))
         if "schedule" in opt:
             desc += f", schedule {opt['schedule']['name']}"
     print(f"optimizer: {desc}")
+    names = res.variables
+    if "bounds" in opt:
+        print("bounds: " + ", ".join(f"{lo:g} <= {n} <= {hi:g}"
+                                     for n, (lo, hi) in zip(names, opt["bounds"])))
     if res.n_starts > 1:
         print(f"starts: {res.n_starts} run at once, {int(res.converged_all.sum())} converged; "
               f"best is #{res.best}")
-    names = res.variables
+    if res.x0 is not None:
+        origin = " (the origin; choose with --x0)" if not a.x0 and not a.restarts else ""
+        label = "start" if res.n_starts == 1 else "start of the best"
+        print(f"{label}: " + ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(names, res.x0))
+              + origin)
     print(f"iterations: {res.nit}")
     print("x: " + ", ".join(f"{n} = {_fmt(v)}" for n, v in zip(names, res.x)))
     print(f"f(x) = {_fmt(res.fun)}")
@@ -426,10 +534,6 @@ def _descent(a: argparse.Namespace, maximize: bool) -> int:
         h = res.history
         for s, xv, fv in zip(h.steps, h.x, h.fun):
             print(f"  step {s}: x = [{', '.join(_fmt(v) for v in xv)}], f = {_fmt(fv)}")
-    if a.plot:
-        print(f"picture: {a.plot}")
-    print(res.reason)
-    return 0
 
 
 def cmd_minimize(a: argparse.Namespace) -> int:
@@ -623,7 +727,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.showwarning = one_line_warning
     parser = build_parser()
     try:
-        args = parser.parse_args(_fix_negative_values(argv))
+        args = parser.parse_args(_formula_last(parser, _fix_negative_values(argv)))
         if not args.command:
             parser.print_help()
             return EXIT_BAD_INPUT

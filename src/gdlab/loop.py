@@ -25,6 +25,10 @@ search, a compiled sweep); what is descended is an *objective*
 
 The stop rules, in the order they are tested after each evaluation:
 
+* ``undefined`` (when ``StopRules.undefined``): the value is NaN at a finite point, outside
+  the function's domain;
+* ``unbounded`` (when ``StopRules.objective_limit`` is set): the value is better than
+  ``-objective_limit`` (``+objective_limit`` when maximizing), infinite included;
 * ``diverged``: non-finite value or point, or the objective more than ``explode`` times
   worse than at the start;
 * ``no_gradient``: the value is finite but the gradient is not (a kink such as Ackley's
@@ -69,6 +73,11 @@ class StopRules:
     ftol: float | None = None
     time_limit: float | None = None
     explode: float = 1e10
+    #: a value past this (below ``-objective_limit`` when minimizing) means "unbounded", as
+    #: MATLAB's ``ObjectiveLimit`` (-1e20); ``None``: no such rule (training)
+    objective_limit: float | None = None
+    #: report NaN values at finite points as ``undefined`` rather than ``diverged``
+    undefined: bool = False
 
 
 @dataclass
@@ -116,6 +125,7 @@ class LoopOutput:
     stop_detail: str = ""
     diverged_step: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     nfev: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    njev: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
 
 Callback = Callable[[StepInfo], "str | None"]
@@ -193,15 +203,29 @@ def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, f_start: np.
     (only statuses that fire), in the module docstring's order of precedence."""
     # a sum over a row is non-finite when any entry is (or when the row is astronomically
     # large, which is divergence too): one pass with no full-size temporary
-    finite = np.isfinite(f) & np.isfinite(np.einsum("ij->i", x))
+    finite_x = np.isfinite(np.einsum("ij->i", x))
+    finite = np.isfinite(f) & finite_x
+    out: dict[Status, np.ndarray] = {}
     bad = ~finite
     if stop.explode:
         with np.errstate(invalid="ignore", over="ignore"):
             bad |= sign * (f - f_start) > stop.explode * (1.0 + np.abs(f_start))
-    out = {Status.DIVERGED: bad, Status.NO_GRADIENT: finite & ~np.isfinite(grad_norm) & ~bad}
-    done = bad | out[Status.NO_GRADIENT]
+    if stop.undefined or stop.objective_limit is not None:
+        # outcomes that read better than "diverged": outside the domain, or unbounded
+        known = np.zeros(len(f), dtype=bool)
+        if stop.undefined:
+            out[Status.UNDEFINED] = known = np.isnan(f) & finite_x
+        if stop.objective_limit is not None:
+            with np.errstate(invalid="ignore"):
+                out[Status.UNBOUNDED] = (sign * f < -stop.objective_limit) & ~known
+            known = known | out[Status.UNBOUNDED]
+        bad &= ~known
+        finite &= ~known
+    out[Status.DIVERGED] = bad
+    out[Status.NO_GRADIENT] = no_grad = finite & ~np.isfinite(grad_norm) & ~bad
+    done = bad | no_grad if len(out) == 2 else np.logical_or.reduce(list(out.values()))
     if stop.eps is not None:
-        out[Status.CONVERGED] = (grad_norm < stop.eps) & ~bad
+        out[Status.CONVERGED] = (grad_norm < stop.eps) & ~done
         done = done | out[Status.CONVERGED]
     if stop.ftol is not None:
         with np.errstate(invalid="ignore"):
@@ -239,6 +263,7 @@ class _Rows:
         self._own_G = True
         self.GN = np.full(n, np.nan)
         self.nfev = np.zeros(n, dtype=np.int64)
+        self.njev = np.zeros(n, dtype=np.int64)
         self.diverged_step = np.full(n, -1, dtype=np.int64)
         self.f_prev = np.full(len(self.idx), np.nan)
         self.f_start = None if state.f_start is None else state.f_start[self.idx]
@@ -276,6 +301,7 @@ class _Rows:
             self.G = np.full_like(self.x, np.nan) if ev.g is None else ev.g
             self._own_G = ev.g is None
         self.nfev[self.idx] += ev.nfev
+        self.njev[self.idx] += ev.njev
         if self.f_start is None:
             first = ev.f if ev.f_first is None else ev.f_first
             self.f_start = np.array(first, dtype=float, copy=True)
@@ -377,4 +403,4 @@ class _Rows:
         return LoopOutput(x=st.x, fun=self.F, grad=self.G, grad_norm=self.GN, nit=st.nit.copy(),
                           status=list(self.status), step=t, history=history, state=st,
                           elapsed=elapsed, stop_detail=detail, diverged_step=self.diverged_step,
-                          nfev=self.nfev)
+                          nfev=self.nfev, njev=self.njev)

@@ -9,6 +9,7 @@ with reasons written for people.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Callable, Sequence
 
@@ -18,8 +19,9 @@ from . import checks
 from .calculus import CallableObjective, Function, numeric_hessian
 from .errors import ParameterError
 from .loop import StopRules, descend
+from .optim.bounds import Projected
 from .optim.linesearch import Armijo
-from .optim.rules import Rule, make_rule
+from .optim.rules import SGD, Rule, check_options, make_rule
 from .optim.schedules import make_schedule
 from .result import History, Result, Status
 
@@ -33,7 +35,8 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
              seed: int | None = None, *, grad: Callable | None = None,
              variables: Sequence[str] | None = None, schedule: Any = None,
              ftol: float | None = None, time_limit: float | None = None,
-             line_search: bool | None = None, history_limit: int = 100_000,
+             line_search: bool | None = None, callback: Callable | None = None,
+             objective_limit: float | None = 1e20, history_limit: int = 100_000,
              vectorized: bool = False, maximize: bool = False, **optimizer_options: Any) -> Result:
     """Minimize ``f`` by gradient descent.
 
@@ -51,20 +54,26 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
         ``"sgd"`` (plain gradient descent, default), ``"momentum"``, ``"nesterov"``,
         ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, or a rule object from
         :mod:`gdlab.optim`. ``optimizer_options`` are its keyword arguments, with PyTorch's
-        names (``momentum=0.9``, ``betas=(0.9, 0.99)``, ``weight_decay``, ...).
+        names (``momentum=0.9``, ``betas=(0.9, 0.99)``, ``weight_decay``, ...); unknown
+        ones are refused.
     lr : float, optional
         Learning rate. When neither ``lr`` nor an optimizer other than plain ``sgd`` is
         given, each step's size is chosen by a backtracking (Armijo) line search with
         Barzilai–Borwein trial steps. Otherwise PyTorch's default rate of the optimizer.
     eps : float or None
-        Stop when ``|grad| < eps`` (one variable) or ``norm(grad) < eps`` (several).
+        Stop when ``|grad| < eps`` (one variable) or ``norm(grad) < eps`` (several); with
+        bounds, the projected gradient.
     max_iter : int or None
         At most this many updates.
     restarts : int, optional
         Draw this many starts uniformly in ``bounds`` (default: a test function's domain)
         and run them all at once (with ``x0``'s rows, if given).
     bounds : sequence of (low, high), optional
-        One pair per variable: where restarts are drawn.
+        One pair per variable (``None`` or ``±inf`` for a free side). The descent stays in
+        the box: every update is projected onto it, for every optimizer and for the line
+        search, and ``eps`` tests the projected gradient (as scipy's L-BFGS-B); ``x0`` is
+        moved into the box first. Restarts are drawn in it. Restarts on a test function without ``bounds`` use its domain, which
+        then bounds the descent too.
     seed : int, optional
         Seed of the random starts.
     schedule : str, dict or Schedule, optional
@@ -76,74 +85,81 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
         Seconds; stop when spent.
     line_search : bool, optional
         Force the line search on or off.
+    callback : callable, optional
+        Called after every evaluation, as scipy calls it: ``callback(intermediate_result)``
+        when its one parameter is named ``intermediate_result`` (an object with ``x``,
+        ``fun``, ``jac``, ``nit``), else ``callback(x)``. Raising ``StopIteration`` stops
+        the run (status ``stopped``).
+    objective_limit : float or None
+        A value below ``-objective_limit`` (above ``+objective_limit`` when maximizing)
+        stops the run as *unbounded*, as MATLAB's ``ObjectiveLimit``; ``None`` turns the
+        test off.
     vectorized : bool
         A callable ``f`` (and ``grad``) takes ``(n, d)`` points at once.
 
     Returns
     -------
     Result
-        ``x``, ``fun``, ``grad``, ``nit``, ``converged``, ``reason``, ``history``; and for
-        several starts ``xs``, ``funs``, ``reasons``, ... with ``best`` the best start.
+        ``x``, ``fun``, ``grad``, ``nit``, ``converged``, ``reason``, ``status``,
+        ``history``, and scipy's names ``success``, ``message``, ``jac``, ``nfev``,
+        ``njev`` (``result["x"]`` works too); for several starts ``xs``, ``funs``,
+        ``reasons``, ... with ``best`` the best start.
     """
     objective, fn, names = _objective(f, x0, bounds, grad, variables, vectorized)
     d = len(names)
-    X0 = _starts(x0, d, restarts, bounds, fn, seed)
-    n = X0.shape[0]
-
-    if line_search is None:
-        plain = optimizer is None or (isinstance(optimizer, str) and optimizer.lower() in ("sgd", "gd")
-                                      and not any(v for k, v in optimizer_options.items()
-                                                  if k in ("momentum", "nesterov")))
-        line_search = lr is None and plain
-    if line_search:
-        if lr is not None:
-            raise ParameterError("give either lr or line_search=True, not both")
-        if optimizer not in (None, "sgd", "gd"):
-            raise ParameterError("the line search moves along the gradient (plain gradient "
-                                 "descent); give an lr for other optimizers")
-        if schedule is not None:
-            raise ParameterError("a schedule needs a learning rate; the line search chooses "
-                                 "its own steps")
-        rule: Any = Armijo()
-        opt_info: dict[str, Any] = {"name": "sgd", "line_search": "armijo"}
-    else:
-        rule = make_rule(optimizer, lr=lr, maximize=maximize, **optimizer_options)
-        opt_info = rule.config()
-    sched = make_schedule(schedule)
-    if not line_search and schedule is not None:
-        opt_info["schedule"] = sched.config()
-
+    box = _box(bounds, restarts, fn, d)
+    X0 = _starts(x0, d, restarts, box, fn, seed)
+    stepper, opt_info, searching = _stepper(optimizer, lr, schedule, line_search, maximize,
+                                            optimizer_options, box)
     stop = StopRules(eps=checks.number("eps", eps, low=0, none=True),
                      max_iter=checks.count("max_iter", max_iter, none=True),
                      ftol=checks.number("ftol", ftol, low=0, none=True),
-                     time_limit=checks.number("time_limit", time_limit, low=0, none=True))
+                     time_limit=checks.number("time_limit", time_limit, low=0, none=True),
+                     objective_limit=checks.number("objective_limit", objective_limit, low=0,
+                                                   low_open=True, none=True),
+                     undefined=True)
+    n = X0.shape[0]
     limit = max(2, min(int(history_limit), _HISTORY_FLOATS // max(1, n * d)))
-    out = descend(objective, X0, rule, schedule=sched, stop=stop, maximize=maximize,
-                  history=History(limit=limit))
+    callbacks = () if callback is None else (_ScipyCallback(callback, n),)
+    out = descend(objective, X0, stepper, schedule=make_schedule(schedule), stop=stop,
+                  maximize=maximize, history=History(limit=limit), callbacks=callbacks)
+    return _result(out, X0, names, fn, objective, stop, stepper, searching, opt_info,
+                   maximize)
 
+
+def _result(out: Any, X0: np.ndarray, names: tuple[str, ...], fn: Function | None,
+            objective: Any, stop: StopRules, stepper: Any, searching: bool,
+            opt_info: dict[str, Any], maximize: bool) -> Result:
+    """The loop's output as a :class:`Result`: the best start, the reasons in words."""
+    n, d = X0.shape
     sign = -1.0 if maximize else 1.0
     funs = out.fun
-    score = np.where(np.isfinite(funs), sign * funs, np.inf)
+    statuses = _flat(list(out.status), out.x, stop, fn, objective)
+    score = np.where(np.isfinite(funs) & [not s.failed for s in statuses], sign * funs, np.inf)
+    if not np.isfinite(score).any():
+        score = np.where(np.isfinite(funs), sign * funs, np.inf)
     best = int(np.argmin(score))
+    why = _Why(stop, d, stepper, searching, fn, objective, out.stop_detail, maximize,
+               box=np.array(opt_info["bounds"]) if "bounds" in opt_info else None)
     reasons, lr_hint = [], None
     for i in range(n):
-        text, hint = _reason(out.status[i], out.grad_norm[i], stop, d, out.diverged_step[i],
-                             funs[i], X0[i], rule, line_search, fn, objective, out.stop_detail)
+        text, hint = why.reason(statuses[i], out, i, X0[i])
         reasons.append(text)
         if i == best:
             lr_hint = hint
-    converged = np.array([s.success for s in out.status])
+    converged = np.array([s.success for s in statuses])
     history = out.history if n == 1 else out.history.run(best, int(out.nit[best]))
     res = Result(
         x=out.x[best].copy(), fun=float(funs[best]), grad=out.grad[best].copy(),
         nit=int(out.nit[best]), converged=bool(converged[best]), reason=reasons[best],
-        history=history, variables=tuple(names), maximize=maximize, status=out.status[best],
+        history=history, variables=tuple(names), maximize=maximize, status=statuses[best],
         lr_hint=lr_hint, elapsed=out.elapsed, optimizer=opt_info, best=best,
-        diverged_step=int(out.diverged_step[best]) if out.diverged_step[best] >= 0 else None)
+        diverged_step=int(out.diverged_step[best]) if out.diverged_step[best] >= 0 else None,
+        nfev=int(out.nfev[best]), njev=int(out.njev[best]), x0=X0[best].copy())
     if n > 1:
         res.diverged_steps = out.diverged_step.copy()
         res.xs, res.funs, res.grads = out.x, funs, out.grad
-        res.nits, res.reasons, res.statuses = out.nit, reasons, list(out.status)
+        res.nits, res.reasons, res.statuses = out.nit, reasons, statuses
         res.converged_all = converged
         res.all_history = out.history
     return res
@@ -154,7 +170,11 @@ def maximize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
              restarts: int | None = None, bounds: Sequence[tuple[float, float]] | None = None,
              seed: int | None = None, **kwargs: Any) -> Result:
     """Maximize ``f`` by gradient ascent, ``x = x + lr * grad``: the same as :func:`minimize`
-    with PyTorch's ``maximize=True`` (the rule negates the gradient); "best" means largest."""
+    with PyTorch's ``maximize=True`` (the rule negates the gradient; an optimizer object
+    built with the default ``maximize=False`` is used as its ascending copy); "best" means
+    largest."""
+    if "maximize" in kwargs:
+        raise ParameterError("maximize() always maximizes; give maximize= to minimize()")
     return minimize(f, x0, optimizer, lr, eps, max_iter, restarts, bounds, seed,
                     maximize=True, **kwargs)
 
@@ -193,8 +213,36 @@ def _is_sympy(f: Any) -> bool:
     return mod.startswith("sympy")
 
 
-def _starts(x0: Any, d: int, restarts: Any, bounds: Any, fn: Function | None,
+#: at most this many start values (starts × variables) run at once: 80 MB per array
+MAX_START_VALUES = 10_000_000
+
+
+def _box(bounds: Any, restarts: Any, fn: Function | None, d: int) -> np.ndarray | None:
+    """The ``(d, 2)`` box of the run: ``bounds``, or a test function's domain when restarts
+    are drawn in it; ``None`` for an unbounded run."""
+    if bounds is None and restarts is not None and fn is not None and \
+            fn.test_function is not None:
+        bounds = fn.test_function.bounds
+    if bounds is None:
+        return None
+    try:
+        b = np.array([[-np.inf if lo is None else lo, np.inf if hi is None else hi]
+                      for lo, hi in (np.reshape(bounds, (-1, 2)) if np.ndim(bounds) == 1
+                                     else bounds)], dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError("bounds must be (low, high) pairs of numbers, one per variable"
+                             ) from None
+    if b.shape != (d, 2):
+        raise ParameterError(f"bounds need one (low, high) pair per variable ({d}), got "
+                             f"{len(b)}")
+    if np.isnan(b).any() or np.any(b[:, 0] > b[:, 1]):
+        raise ParameterError("each bound must be a pair of numbers with low <= high")
+    return b
+
+
+def _starts(x0: Any, d: int, restarts: Any, box: np.ndarray | None, fn: Function | None,
             seed: Any) -> np.ndarray:
+    """The ``(n, d)`` starting points: ``x0``'s rows, then ``restarts`` drawn in the box."""
     rows = []
     if x0 is not None:
         try:
@@ -211,53 +259,138 @@ def _starts(x0: Any, d: int, restarts: Any, bounds: Any, fn: Function | None,
                                  f"{np.shape(x0)}")
         if not np.all(np.isfinite(a)):
             raise ParameterError("x0 must be finite numbers")
+        if box is not None:  # as scipy's L-BFGS-B: a start outside the box moves into it
+            a = np.clip(a, box[:, 0], box[:, 1])
         rows.append(a)
     if restarts is not None:
-        k = checks.count("restarts", restarts)
-        if bounds is None and fn is not None and fn.test_function is not None:
-            bounds = fn.test_function.bounds
-        if bounds is None:
+        k = checks.count("restarts", restarts, maximum=MAX_START_VALUES // d)
+        if box is None:
             raise ParameterError("restarts need bounds: one (low, high) pair per variable")
-        b = _bounds(bounds, d)
+        if not np.all(np.isfinite(box)):
+            raise ParameterError("restarts need finite bounds to draw the starts in")
         rng = np.random.default_rng(seed)
-        rows.append(rng.uniform(b[:, 0], b[:, 1], size=(k, d)))
+        rows.append(rng.uniform(box[:, 0], box[:, 1], size=(k, d)))
     if not rows:
-        return np.zeros((1, d))
+        start = np.zeros((1, d))
+        return start if box is None else np.clip(start, box[:, 0], box[:, 1])
     starts = np.concatenate(rows).astype(float)
     if len(starts) == 0:
         raise ParameterError("no starting points: give x0 with at least one row or restarts >= 1")
+    if starts.size > MAX_START_VALUES:
+        raise ParameterError(f"{len(starts):,} starts of {d} variables are too many to run at "
+                             f"once: at most {MAX_START_VALUES:,} values (starts x variables)")
     return starts
 
 
-def _bounds(bounds: Any, d: int) -> np.ndarray:
-    try:
-        b = np.asarray(bounds, dtype=float)
-    except (TypeError, ValueError):
-        raise ParameterError("bounds must be (low, high) pairs of numbers") from None
-    if b.shape == (2,) and d == 1:
-        b = b.reshape(1, 2)
-    if b.shape != (d, 2):
-        raise ParameterError(f"bounds need one (low, high) pair per variable ({d}), got shape "
-                             f"{b.shape}")
-    if not np.all(np.isfinite(b)) or np.any(b[:, 0] > b[:, 1]):
-        raise ParameterError("each bound must be finite with low <= high")
-    return b
+def _stepper(optimizer: Any, lr: Any, schedule: Any, line_search: Any, maximize: bool,
+             options: dict[str, Any], box: np.ndarray | None) -> tuple[Any, dict, bool]:
+    """The stepper of a run, its description, and whether it is the line search."""
+    if line_search is None:
+        plain = optimizer is None or (isinstance(optimizer, str) and
+                                      optimizer.strip().lower() in ("sgd", "gd"))
+        line_search = lr is None and plain and not options
+    if line_search:
+        if lr is not None:
+            raise ParameterError("give either lr or line_search=True, not both")
+        if optimizer not in (None, "sgd", "gd"):
+            raise ParameterError("the line search moves along the gradient (plain gradient "
+                                 "descent); give an lr for other optimizers")
+        if schedule is not None:
+            raise ParameterError("a schedule needs a learning rate; the line search chooses "
+                                 "its own steps")
+        if options:
+            check_options("sgd", SGD, options)
+            raise ParameterError(f"{', '.join(sorted(options))} need a learning rate (lr=...): "
+                                 f"without lr the line search chooses the steps")
+        stepper: Any = Armijo(project=None if box is None else
+                              (lambda p: np.clip(p, box[:, 0], box[:, 1])))
+        info: dict[str, Any] = {"name": "sgd", "line_search": "armijo"}
+    else:
+        stepper = make_rule(optimizer, lr=lr, maximize=maximize, **options)
+        info = stepper.config()
+        if schedule is not None:
+            info["schedule"] = make_schedule(schedule).config()
+    if box is not None:
+        stepper = Projected(stepper, box[:, 0], box[:, 1])
+        info["bounds"] = box.tolist()
+    return stepper, info, bool(line_search)
+
+
+class _ScipyCallback:
+    """A scipy-style ``callback`` as a loop callback (``StopIteration`` stops the run)."""
+
+    def __init__(self, callback: Callable, n: int):
+        if not callable(callback):
+            raise ParameterError(f"callback must be callable, got {callback!r}")
+        self.callback = callback
+        self.n = n
+        try:
+            params = list(inspect.signature(callback).parameters)
+        except (TypeError, ValueError):
+            params = []
+        self.wants_result = params == ["intermediate_result"]
+
+    def __call__(self, info: Any) -> str | None:
+        one = self.n == 1
+        x = info.x[0].copy() if one else info.x.copy()
+        try:
+            if self.wants_result:
+                fun = float(info.fun[0]) if one else info.fun.copy()
+                jac = info.grad[0].copy() if one else info.grad.copy()
+                self.callback(IntermediateResult(x=x, fun=fun, jac=jac, nit=info.step))
+            else:
+                self.callback(x)
+        except StopIteration:
+            return "the callback raised StopIteration"
+        return None
+
+
+class IntermediateResult(dict):
+    """What a scipy-style callback receives: ``x``, ``fun``, ``jac``, ``nit`` as keys and
+    as attributes (as scipy's ``OptimizeResult``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _flat(statuses: list[Status], X: np.ndarray, stop: StopRules, fn: Function | None,
+          objective: Any) -> list[Status]:
+    """``converged`` rows where the curvature is below ``eps`` too become ``flat``: the
+    gradient test passed on a plateau, which need not be a minimum (``tanh(x)**2`` far
+    out)."""
+    rows = [i for i, s in enumerate(statuses) if s == Status.CONVERGED]
+    if not rows or stop.eps is None:
+        return statuses
+    if fn is None:
+        rows = rows[:1] if len(rows) == 1 else []  # a callable: numeric, one start only
+    out = list(statuses)
+    for i in rows:
+        L = curvature(fn, objective, X[i])
+        if L is not None and L < stop.eps:
+            out[i] = Status.FLAT
+    return out
 
 
 def curvature(fn: Function | None, objective: Any, x: np.ndarray) -> float | None:
-    """The largest |eigenvalue| of the Hessian at ``x``: symbolic for formulas, finite
-    differences for callables of up to 50 variables."""
-    if fn is not None:
-        return fn.max_curvature(x)
-    if x.size > 50:
+    """The largest |eigenvalue| of the Hessian at ``x`` (0 included): symbolic for formulas,
+    finite differences for callables of up to 50 variables; ``None`` where it is not
+    finite or cannot be computed."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    if fn is None and x.size > 50:
         return None
     try:
         with np.errstate(all="ignore"):
-            H = numeric_hessian(lambda p: float(objective.value(p[None, :])[0]), x)
-        L = float(np.max(np.abs(np.linalg.eigvalsh((H + H.T) / 2))))
-    except Exception:  # only a hint: a user's function may fail anywhere near the start
+            if fn is not None:
+                H = np.atleast_2d(fn.hessian_at(x))
+            else:
+                H = numeric_hessian(lambda p: float(objective.value(p[None, :])[0]), x)
+            L = float(np.max(np.abs(np.linalg.eigvalsh((H + H.T) / 2))))
+    except Exception:  # noqa: BLE001 - only a hint: f may fail anywhere near the point
         return None
-    return L if math.isfinite(L) and L > 0 else None
+    return L if math.isfinite(L) else None
 
 
 def _below(value: float, bound: float) -> str:
@@ -269,44 +402,105 @@ def _below(value: float, bound: float) -> str:
     return repr(value)
 
 
-def _reason(status: str, gnorm: float, stop: StopRules, d: int, div_step: int, fun: float,
-            x0: np.ndarray, rule: Any, line_search: bool, fn: Function | None, objective: Any,
-            detail: str) -> tuple[str, float | None]:
-    g = "|grad|" if d == 1 else "norm(grad)"
-    if status == Status.CONVERGED:
-        return f"converged: {g} = {_below(gnorm, stop.eps)} < eps = {stop.eps:g}", None
-    if status == Status.FTOL:
-        return f"converged: f changed by less than ftol = {stop.ftol:g} (relative)", None
-    if status == Status.MAX_ITER:
-        tail = f" ({g} = {gnorm:.3g} is still above eps = {stop.eps:g})" if stop.eps else ""
-        return f"stopped: reached max_iter = {stop.max_iter} iterations{tail}", None
-    if status == Status.TIME_LIMIT:
-        return f"stopped: the time limit of {stop.time_limit:g} s was reached", None
-    if status == Status.STALLED:
-        return (f"stopped: no step along the gradient lowers f any more ({g} = {gnorm:.3g}): "
-                f"the limit of floating-point precision, or a kink where f is not "
-                f"differentiable"), None
-    if status == Status.NO_GRADIENT:
-        return ("stopped: the gradient is not defined at this point (a kink, or a point "
-                "where the derivative's formula divides by zero)"), None
-    if status == Status.STOPPED:
-        return f"stopped: {detail or 'stopped by a callback'}", None
-    if status == Status.END_OF_DATA:
-        return "stopped: the data ran out", None
-    if status == Status.DIVERGED:
+def _point(names: Sequence[str], x: np.ndarray) -> str:
+    return ", ".join(f"{n} = {v:.6g}" for n, v in zip(names, x))
+
+
+class _Why:
+    """The reasons for people: what happened to a start and what to try."""
+
+    def __init__(self, stop: StopRules, d: int, stepper: Any, searching: bool,
+                 fn: Function | None, objective: Any, detail: str, maximize: bool,
+                 box: np.ndarray | None = None):
+        self.stop, self.d, self.stepper, self.searching = stop, d, stepper, searching
+        self.fn, self.objective, self.detail, self.maximize = fn, objective, detail, maximize
+        self.names = fn.variables if fn is not None else tuple(f"x{i + 1}" for i in range(d))
+        self.g = "|grad|" if d == 1 else "norm(grad)"
+        self.box = box
+
+    def reason(self, status: Status, out: Any, i: int, x0: np.ndarray) -> tuple[str, float | None]:
+        """``(text, suggested lr or None)`` for start ``i``."""
+        gnorm, fun, k, x = float(out.grad_norm[i]), float(out.fun[i]), int(out.nit[i]), out.x[i]
+        stop, g = self.stop, self.g
+        if status == Status.CONVERGED:
+            if self.box is not None and np.any((x == self.box[:, 0]) | (x == self.box[:, 1])):
+                # the eps test compares the projected gradient there (optim/bounds.py)
+                g = f"at a bound, the projected gradient's {'size' if self.d == 1 else 'norm'}"
+            return f"converged: {g} = {_below(gnorm, stop.eps)} < eps = {stop.eps:g}", None
+        if status == Status.FTOL:
+            return f"converged: f changed by less than ftol = {stop.ftol:g} (relative)", None
+        if status == Status.FLAT:
+            return (f"stopped in a flat region: {g} = {gnorm:.3g} and the curvature are both "
+                    f"below eps = {stop.eps:g} at {_point(self.names, x)}, so f = {fun:.6g} "
+                    f"may be a plateau rather than a "
+                    f"{'maximum' if self.maximize else 'minimum'}: try another start"), None
+        if status == Status.MAX_ITER:
+            tail = f" ({g} = {gnorm:.3g} is still above eps = {stop.eps:g})" if stop.eps else ""
+            return f"stopped: reached max_iter = {stop.max_iter} iterations{tail}", None
+        if status == Status.TIME_LIMIT:
+            return f"stopped: the time limit of {stop.time_limit:g} s was reached", None
+        if status == Status.STALLED:
+            return (f"stopped: no step along the gradient improves f any more ({g} = "
+                    f"{gnorm:.3g}): the limit of floating-point precision, or a kink where f is "
+                    f"not differentiable"), None
+        if status == Status.NO_GRADIENT:
+            return ("stopped: the gradient is not defined at this point (a kink, or a point "
+                    "where the derivative's formula divides by zero)"), None
+        if status == Status.STOPPED:
+            return f"stopped: {self.detail or 'stopped by a callback'}", None
+        if status == Status.END_OF_DATA:
+            return "stopped: the data ran out", None
+        if status == Status.UNBOUNDED:
+            return self._unbounded(fun, k, x), None
+        if status == Status.UNDEFINED:
+            return self._undefined(k, x)
+        if status == Status.DIVERGED:
+            return self._diverged(fun, int(out.diverged_step[i]), x0)
+        return str(status), None
+
+    def _unbounded(self, fun: float, k: int, x: np.ndarray) -> str:
+        up = self.maximize
+        what = "above" if up else "below"
+        limit = self.stop.objective_limit or 0.0
+        return (f"unbounded: f went {what} {'' if up else '-'}{limit:g} at step {k} "
+                f"(f = {fun:.3g} at {_point(self.names, x)}) and was still "
+                f"{'rising' if up else 'falling'}: f has no {'maximum' if up else 'minimum'} "
+                f"along this path; check the formula, or give bounds")
+
+    def _undefined(self, k: int, x: np.ndarray) -> tuple[str, float | None]:
+        part = self._undefined_part(x)
+        where = f"; {part} is undefined there" if part else ""
+        if k == 0:
+            return (f"undefined: f is not defined at the start {_point(self.names, x)}{where}: "
+                    f"start inside the function's domain"), None
+        lr = getattr(self.stepper, "lr", float("nan"))
+        hint = lr / 10 if (not self.searching and math.isfinite(lr)) else None
+        tip = f"a smaller learning rate (lr={hint:g}), " if hint is not None else ""
+        return (f"undefined: step {k} reached {_point(self.names, x)}, where f is not "
+                f"defined{where}: the step left the function's domain; try {tip}a start "
+                f"farther inside the domain, or bounds"), hint
+
+    def _undefined_part(self, x: np.ndarray) -> str | None:
+        finder = getattr(self.fn, "undefined_part", None)
+        if finder is None:
+            return None
+        try:
+            return finder(x)
+        except Exception:  # noqa: BLE001 - only a detail of the message
+            return None
+
+    def _diverged(self, fun: float, step: int, x0: np.ndarray) -> tuple[str, float | None]:
         what = f"f = {fun:.3g}" if math.isfinite(fun) else "the values became infinite or NaN"
-        msg = f"diverged at step {div_step}: {what}"
-        lr = getattr(rule, "lr", float("nan"))
-        L = curvature(fn, objective, x0)
-        hint = None
-        if L is not None and not line_search and lr > 2 / L:
+        msg = f"diverged at step {step}: {what}"
+        lr = getattr(self.stepper, "lr", float("nan"))
+        if self.searching or not math.isfinite(lr):
+            return msg, None
+        L = curvature(self.fn, self.objective, x0)
+        if L is not None and L > 0 and lr > 2 / L:
             hint = 1.0 / L
-            msg += (f"; the learning rate {lr:g} is too large: the curvature at the start is "
-                    f"L = {L:.3g}, and gradient descent needs lr < 2/L = {2 / L:.3g} "
-                    f"(try lr={hint:.3g})")
-        elif not line_search and math.isfinite(lr):
-            hint = lr / 10
-            msg += (f"; the steps left the region where f is finite: try a smaller learning "
-                    f"rate, e.g. lr={hint:g}")
-        return msg, hint
-    return status, None
+            return (msg + f"; the learning rate {lr:g} is too large: the curvature at the start "
+                    f"is L = {L:.3g}, and gradient descent needs lr < 2/L = {2 / L:.3g} "
+                    f"(try lr={hint:.3g})"), hint
+        hint = lr / 10
+        return (msg + f"; the steps left the region where f is finite: try a smaller learning "
+                f"rate, e.g. lr={hint:g}"), hint

@@ -35,11 +35,26 @@ class Status(enum.StrEnum):
     STOPPED = "stopped"
     #: the value is finite but the gradient is not (a kink, or 0/0 in the derivative)
     NO_GRADIENT = "no_gradient"
+    #: f went past any plausible value (``objective_limit``) and was still improving:
+    #: the function has no minimum (maximum) along the path
+    UNBOUNDED = "unbounded"
+    #: f is not defined (NaN) at a finite point: outside the function's domain
+    UNDEFINED = "undefined"
+    #: the gradient test passed where the curvature is ~0 too: a plateau, which may not
+    #: be a minimum (a label ``minimize`` gives to ``converged`` runs, not a loop rule)
+    FLAT = "flat"
 
     @property
     def success(self) -> bool:
         """Whether the run met a convergence test (``converged`` or ``ftol``)."""
         return self in (Status.CONVERGED, Status.FTOL)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run failed (the command line's exit code 1): it diverged, is
+        unbounded, left the function's domain, or met a point without a gradient."""
+        return self in (Status.DIVERGED, Status.UNBOUNDED, Status.UNDEFINED,
+                        Status.NO_GRADIENT)
 
 
 class History:
@@ -180,6 +195,9 @@ class Result:
         The records of every start together (``x`` is ``(records, n_starts, d)``).
     status : Status
         Why the best start stopped (``statuses`` for every start).
+    success, message, jac, nfev, njev :
+        scipy's names: ``converged``, ``reason``, ``grad``, objective and gradient
+        evaluations. ``result["x"]`` works as with scipy's ``OptimizeResult``.
     diverged_step : int or None
         The step at which the best start diverged (``None`` when it did not);
         ``diverged_steps`` for every start (-1 where a start did not diverge).
@@ -209,6 +227,12 @@ class Result:
     lr_hint: float | None = None
     elapsed: float = 0.0
     optimizer: dict[str, Any] = field(default_factory=dict)
+    #: objective evaluations of the best start (line-search trials included) and gradient
+    #: evaluations (scipy's ``nfev``/``njev``)
+    nfev: int = 0
+    njev: int = 0
+    #: where the best start began
+    x0: np.ndarray | None = None
 
     @property
     def n_starts(self) -> int:
@@ -216,7 +240,42 @@ class Result:
 
     @property
     def grad_norm(self) -> float:
-        return float(np.linalg.norm(self.grad))
+        """‖grad‖, scaled so that it does not overflow for huge components."""
+        return norm(self.grad)
+
+    # scipy's OptimizeResult names, beside gdlab's own
+    @property
+    def success(self) -> bool:
+        """Whether the best start converged (scipy's name for ``converged``)."""
+        return bool(self.converged)
+
+    @property
+    def message(self) -> str:
+        """Why the best start stopped, in words (scipy's name for ``reason``)."""
+        return self.reason
+
+    @property
+    def jac(self) -> np.ndarray:
+        """The gradient at ``x`` (scipy's name for ``grad``)."""
+        return self.grad
+
+    _KEYS = ("x", "fun", "jac", "grad", "nit", "nfev", "njev", "success", "status", "message",
+             "reason", "converged")
+
+    def keys(self) -> tuple[str, ...]:
+        """The names ``result[name]`` accepts, as with scipy's ``OptimizeResult``."""
+        return self._KEYS
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._KEYS and not (isinstance(key, str) and key in self.__dict__):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._KEYS or (isinstance(key, str) and key in self.__dict__)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
 
     def to_dict(self, history: bool = False) -> dict[str, Any]:
         """Plain JSON values (what ``gdlab minimize --json`` prints)."""
@@ -231,8 +290,12 @@ class Result:
             "nit": int(self.nit), "converged": bool(self.converged), "reason": self.reason,
             "status": self.status, "variables": list(self.variables),
             "maximize": self.maximize, "optimizer": self.optimizer,
-            "elapsed": self.elapsed,
+            "elapsed": self.elapsed, "success": self.success, "message": self.message,
+            "nfev": int(self.nfev), "njev": int(self.njev),
+            "diverged_step": self.diverged_step,
         }
+        if self.x0 is not None:
+            out["x0"] = [num(v) for v in self.x0]
         if self.lr_hint is not None:
             out["lr_hint"] = self.lr_hint
         if self.xs is not None:
@@ -241,7 +304,7 @@ class Result:
             out["starts"] = [
                 {"x": [num(v) for v in self.xs[i]], "fun": num(self.funs[i]),
                  "nit": int(self.nits[i]), "converged": bool(self.converged_all[i]),
-                 "reason": self.reasons[i]}
+                 "status": self.statuses[i], "reason": self.reasons[i]}
                 for i in range(self.n_starts)]
         if history:
             out["history"] = self.history.to_dict()
@@ -258,3 +321,15 @@ class Result:
             lines.append(f" starts: {self.n_starts} (best #{self.best}, "
                          f"{int(np.sum(self.converged_all))} converged)")
         return "Result(\n" + "\n".join(lines) + "\n)"
+
+
+def norm(v: np.ndarray) -> float:
+    """The Euclidean norm of ``v``, scaled by its largest entry first so that it neither
+    overflows nor underflows (``norm([2e200]) == 2e200``)."""
+    a = np.abs(np.asarray(v, dtype=float)).ravel()
+    if a.size == 0:
+        return 0.0
+    m = float(np.max(a))
+    if m == 0 or not np.isfinite(m):
+        return m
+    return m * float(np.sqrt(np.dot(a / m, a / m)))

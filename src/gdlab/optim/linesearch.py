@@ -15,7 +15,7 @@ has its own step size; all rows are tried at once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -37,17 +37,23 @@ class Armijo(Stepper):
         Trials per step before the start is declared stalled.
     t_init : float or None
         First trial step; ``None`` uses ``1 / max(1, ‖g‖)``.
+    project : callable or None
+        A projection applied to every trial point (bounds: see
+        :mod:`gdlab.optim.bounds`); the sufficient-decrease test then measures the
+        projected step: ``f(x_t) <= f(x) + c * grad(x) . (x_t - x)``.
     """
 
     name = "armijo"
 
     def __init__(self, c: float = 1e-4, shrink: float = 0.5, max_backtracks: int = 60,
-                 t_init: float | None = None):
+                 t_init: float | None = None,
+                 project: Callable[[np.ndarray], np.ndarray] | None = None):
         self.c = checks.number("c", c, low=0, high=1, low_open=True, high_open=True)
         self.shrink = checks.number("shrink", shrink, low=0, high=1, low_open=True,
                                     high_open=True)
         self.max_backtracks = checks.count("max_backtracks", max_backtracks, minimum=1)
         self.t_init = checks.number("t_init", t_init, low=0, none=True)
+        self.project = project
         self.maximize = False
         self.lr = float("nan")
 
@@ -92,9 +98,14 @@ class Armijo(Stepper):
         with np.errstate(all="ignore"):
             for _ in range(self.max_backtracks):
                 trial = x[todo] + t[todo, None] * direction[todo]
+                if self.project is None:
+                    decrease = t[todo] * gg[todo]
+                else:
+                    trial = self.project(trial)
+                    decrease = np.einsum("ij,ij->i", direction[todo], trial - x[todo])
                 ht = sign * np.asarray(ctx.value(trial), dtype=float)
                 nfev[todo] += 1
-                ok = np.isfinite(ht) & (ht <= h0[todo] - self.c * t[todo] * gg[todo])
+                ok = np.isfinite(ht) & (ht <= h0[todo] - self.c * decrease)
                 done = todo[ok]
                 new_x[done] = trial[ok]
                 accepted[done] = True

@@ -28,6 +28,9 @@ rate, :math:`\lambda` the weight decay.
 
 from __future__ import annotations
 
+import copy
+import difflib
+import inspect
 from typing import Any
 
 import numpy as np
@@ -405,15 +408,24 @@ def adagrad(lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
     return Adagrad(lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize)
 
 
+#: keyword names people try for an option that has another name here
+_OPTION_ALIASES = {"learning_rate": "lr", "step_size": "lr", "rate": "lr", "beta1": "betas",
+                   "beta2": "betas", "decay": "weight_decay", "epsilon": "eps"}
+
+
 def make_rule(optimizer: str | Rule | None, lr: float | None = None, maximize: bool = False,
               **options: Any) -> Rule:
     """Build a rule from a name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, …) or
-    return a given :class:`Rule` unchanged (``lr``/``options`` then must not be given).
+    take a given :class:`Rule` (``lr``/``options`` then must not be given).
 
     ``lr=None`` takes PyTorch's default for that optimizer. ``options`` are the
     optimizer's own keyword arguments (``momentum=0.9``, ``betas=(0.9, 0.99)``, …);
     options set to ``None`` are ignored. Unknown names or options raise
-    :class:`~gdlab.errors.ParameterError`.
+    :class:`~gdlab.errors.ParameterError` with a "did you mean".
+
+    ``maximize`` is the run's direction. A rule object built with PyTorch's default
+    ``maximize=False`` is copied with ``maximize=True`` for an ascent; one built with
+    ``maximize=True`` for a descent is refused (the settings contradict each other).
     """
     options = {k: v for k, v in options.items() if v is not None}
     if isinstance(optimizer, Rule):
@@ -421,12 +433,16 @@ def make_rule(optimizer: str | Rule | None, lr: float | None = None, maximize: b
             raise ParameterError("give lr and optimizer options to the optimizer object itself, "
                                  "not beside it")
         if maximize and not optimizer.maximize:
-            raise ParameterError("the optimizer object was built with maximize=False; "
-                                 "build it with maximize=True for gradient ascent")
+            flipped = copy.copy(optimizer)
+            flipped.maximize = True
+            return flipped
+        if optimizer.maximize and not maximize:
+            raise ParameterError(f"the optimizer {optimizer!r} was built with maximize=True, "
+                                 f"but this run minimizes: use maximize(), or build the "
+                                 f"optimizer without maximize=True")
         return optimizer
     name = "sgd" if optimizer is None else str(optimizer).strip().lower()
     if name not in _NAMED:
-        import difflib
         close = difflib.get_close_matches(name, _NAMED, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ParameterError(f"unknown optimizer {optimizer!r}: choose one of "
@@ -437,10 +453,23 @@ def make_rule(optimizer: str | Rule | None, lr: float | None = None, maximize: b
         kwargs["lr"] = lr
     if maximize:
         kwargs["maximize"] = True
-    import inspect
-    allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise ParameterError(f"optimizer {name!r} has no option {', '.join(unknown)}: its options "
-                             f"are {', '.join(sorted(allowed))}")
+    check_options(name, cls, kwargs)
     return cls(**kwargs)
+
+
+def check_options(name: str, cls: type, options: dict[str, Any]) -> None:
+    """Refuse options that optimizer ``name`` (class ``cls``) does not have, saying which
+    it has and which one was probably meant."""
+    allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(options) - allowed)
+    if not unknown:
+        return
+    hints = []
+    for k in unknown:
+        guess = _OPTION_ALIASES.get(k) or next(iter(difflib.get_close_matches(k, allowed, n=1)),
+                                                None)
+        if guess in allowed:
+            hints.append(f"{guess} instead of {k}")
+    hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+    raise ParameterError(f"optimizer {name!r} has no option {', '.join(unknown)}{hint}: its "
+                         f"options are {', '.join(sorted(allowed))}")

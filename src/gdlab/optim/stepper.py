@@ -118,6 +118,8 @@ class Evaluation:
     steps: int = 1
     #: objective evaluations made
     nfev: int = 1
+    #: gradient evaluations made
+    njev: int = 1
     #: the data the steps used, as callbacks should see it (``None``: the batch taken)
     batch: Any = None
     #: the value at the first point evaluated, when ``f`` is something else (a sweep's

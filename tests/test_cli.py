@@ -226,3 +226,84 @@ def test_plot_options_write_pictures(tmp_path):
         assert im.n_frames > 5
     p = run("plot", "x**2", "--out", str(tmp_path / "f.bmpx"))
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+# ---- formulas and runs as people type them --------------------------------------------------
+
+@pytest.mark.parametrize("argv, last", [
+    (["diff", "-x^2+3"], "-2*x"),
+    (["diff", "-x**2", "--wrt", "x"], "-2*x"),
+    (["grad", "-x*y", "--at", "x=1,y=-2"], "[-y, -x]"),
+    (["hessian", "-x**2*y"], "[[-2*y, -2*x], [-2*x, 0]]"),
+    (["diff", "--order", "2", "-x**3"], "-6*x"),
+])
+def test_a_formula_may_start_with_a_minus_sign(capsys, argv, last):
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == last
+
+
+def test_gradient_ascent_as_the_lecture_types_it(capsys):
+    assert main(["maximize", "-x**2 + 4*x", "--x0", "0", "--lr", "0.1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "maximize f(x) = -x**2 + 4*x" and "start: x = 0" in out
+    assert out[-1].startswith("converged")
+    assert main(["maximize", "-x**2", "--x0", "1", "--lr", "0.1", "--json"]) == 0
+    assert abs(json.loads(capsys.readouterr().out)["x"][0]) < 1e-5
+
+
+def test_start_by_name_and_the_default_start_is_printed(capsys):
+    assert main(["minimize", "x**2 + (y - 1)**2", "--x0", "y=2,x=3", "--lr", "0.1"]) == 0
+    assert "start: x = 3, y = 2" in capsys.readouterr().out.splitlines()
+    assert main(["minimize", "(x - 1)**2", "--lr", "0.1"]) == 0
+    assert "start: x = 0 (the origin; choose with --x0)" in capsys.readouterr().out
+    assert main(["minimize", "x**2 + y**2", "--x0", "x=1,z=2"]) == 2
+    assert "unknown: z" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, code, words", [
+    (["minimize", "x**2", "--x0", "1", "--lr", "0.1"], 0, "converged"),
+    (["minimize", "x**2", "--x0", "1", "--lr", "0.01", "--max-iter", "3"], 0, "max_iter"),
+    (["minimize", "x**2", "--x0", "1", "--lr", "1.5"], 1, "diverged at step 18"),
+    (["minimize", "x**3", "--x0", "-1"], 1, "unbounded"),
+    (["maximize", "rosenbrock"], 1, "no maximum"),
+    (["maximize", "x**2", "--x0", "1", "--lr", "0.1"], 1, "unbounded"),
+    (["minimize", "log(x)", "--x0", "-1", "--lr", "0.1"], 1, "not defined at the start"),
+    (["minimize", "tanh(x)**2", "--x0", "50"], 0, "flat region"),
+])
+def test_exit_codes_and_stop_reasons(capsys, argv, code, words):
+    assert main(argv) == code
+    out = capsys.readouterr()
+    assert words in out.out.splitlines()[-1] and out.err == ""
+
+
+def test_exit_codes_are_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["minimize", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Exit codes: 0 done" in text and "1 the run failed" in text and "2 bad input" in text
+    assert "ln" in text and "Euler's number" in text
+
+
+def test_bounds_keep_the_run_inside_and_say_so(capsys):
+    assert main(["minimize", "(x-5)**2", "--bounds", "-1:1", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["x"] == [1.0] and r["optimizer"]["bounds"] == [[-1.0, 1.0]]
+    assert main(["minimize", "(x-5)**2", "--bounds", "-1:1", "--optimizer", "adam",
+                 "--lr", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "bounds: -1 <= x <= 1" in out and "x: x = 1\n" in out
+
+
+def test_every_file_written_is_named(capsys, tmp_path):
+    png, gif = tmp_path / "p.png", tmp_path / "a.gif"
+    assert main(["minimize", "x**2", "--x0", "1", "--lr", "0.3", "--plot", str(png),
+                 "--animate", str(gif)]) == 0
+    out = capsys.readouterr().out
+    assert f"picture: {png}" in out and f"animation: {gif}" in out
+    assert png.stat().st_size > 0 and gif.stat().st_size > 0
+
+
+def test_overflow_prints_no_warning(capsys):
+    assert main(["minimize", "x**2", "--x0", "1e200"]) == 1
+    err = capsys.readouterr().err
+    assert "warning" not in err and err == ""

@@ -455,6 +455,10 @@ class _Why:
         if status == Status.UNDEFINED:
             return self._undefined(k, x)
         if status == Status.DIVERGED:
+            if int(out.diverged_step[i]) == 0:
+                return (f"diverged at step 0: f = {fun:.3g} at the start "
+                        f"{_point(self.names, x)}, beyond the floating-point range; start "
+                        f"closer to where f is moderate"), None
             return self._diverged(fun, int(out.diverged_step[i]), x0)
         return str(status), None
 

@@ -161,7 +161,8 @@ def descend(objective: Objective, x0: np.ndarray, stepper: Stepper, *,
             break
         ctx.lr = ctx.schedule.lr(ctx.t, stepper.lr)
         ctx.f_start = rows.f_start
-        ctx.value = _values_on(objective, batch)
+        if batch is not None or ctx.value is _no_batch_value:
+            ctx.value = _values_on(objective, batch)
         ev = stepper.evaluate(objective, rows.x, batch, rows.rule_state, ctx)  # 2. evaluate
         lr = rows.record(ev, ctx, history)  # 3. record
         if rows.test_stop_rules(ev, ctx, time.perf_counter() - clock0):  # 4. stop rules
@@ -205,11 +206,21 @@ def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, f_start: np.
     # large, which is divergence too): one pass with no full-size temporary
     finite_x = np.isfinite(np.einsum("ij->i", x))
     finite = np.isfinite(f) & finite_x
-    out: dict[Status, np.ndarray] = {}
-    bad = ~finite
-    if stop.explode:
-        with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = ~finite
+        if stop.explode:
             bad |= sign * (f - f_start) > stop.explode * (1.0 + np.abs(f_start))
+        hit = bad | ~np.isfinite(grad_norm)
+        if stop.eps is not None:
+            hit |= grad_norm < stop.eps
+        if stop.ftol is not None:
+            ftol = np.abs(f - f_prev) <= stop.ftol * np.maximum(1.0, np.abs(f))
+            hit |= ftol
+        if stop.objective_limit is not None:
+            hit |= sign * f < -stop.objective_limit
+    if not hit.any():  # the common case: every row goes on
+        return {}
+    out: dict[Status, np.ndarray] = {}
     if stop.undefined or stop.objective_limit is not None:
         # outcomes that read better than "diverged": outside the domain, or unbounded
         known = np.zeros(len(f), dtype=bool)
@@ -222,15 +233,13 @@ def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, f_start: np.
         bad &= ~known
         finite &= ~known
     out[Status.DIVERGED] = bad
-    out[Status.NO_GRADIENT] = no_grad = finite & ~np.isfinite(grad_norm) & ~bad
-    done = bad | no_grad if len(out) == 2 else np.logical_or.reduce(list(out.values()))
+    out[Status.NO_GRADIENT] = finite & ~np.isfinite(grad_norm) & ~bad
+    done = np.logical_or.reduce(list(out.values()))
     if stop.eps is not None:
         out[Status.CONVERGED] = (grad_norm < stop.eps) & ~done
         done = done | out[Status.CONVERGED]
     if stop.ftol is not None:
-        with np.errstate(invalid="ignore"):
-            hit = np.abs(f - f_prev) <= stop.ftol * np.maximum(1.0, np.abs(f))
-        out[Status.FTOL] = hit & ~done
+        out[Status.FTOL] = ftol & ~done
     return {s: m for s, m in out.items() if m.any()}
 
 
@@ -300,8 +309,10 @@ class _Rows:
             # no copy: the update reads it before the next evaluation replaces it
             self.G = np.full_like(self.x, np.nan) if ev.g is None else ev.g
             self._own_G = ev.g is None
-        self.nfev[self.idx] += ev.nfev
-        self.njev[self.idx] += ev.njev
+        if ev.nfev:
+            self.nfev[self.idx] += ev.nfev
+        if ev.njev:
+            self.njev[self.idx] += ev.njev
         if self.f_start is None:
             first = ev.f if ev.f_first is None else ev.f_first
             self.f_start = np.array(first, dtype=float, copy=True)
@@ -355,7 +366,8 @@ class _Rows:
         else:
             moved = self.idx if report.moved is None else self.idx[report.moved]
             self.state.nit[moved] += ev.steps
-            self.nfev[self.idx] += report.nfev
+            if np.any(report.nfev):
+                self.nfev[self.idx] += report.nfev
             if report.lr is not None:
                 history.set_last_lr(report.lr)
         if self.compact:

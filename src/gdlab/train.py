@@ -165,7 +165,7 @@ class _Epochs:
                 "no_improve": int(self.no_improve), "history_keys": list(self.history)}
         arrays = {"epochs_acc": np.array([self.acc_sum, self.best_value, self.best_seen],
                                          dtype=np.float64)}
-        for i, (k, v) in enumerate(self.history.items()):
+        for i, v in enumerate(self.history.values()):
             arrays[f"hist_{i}"] = np.asarray(v, dtype=np.float64).reshape(-1)
         return meta, arrays
 

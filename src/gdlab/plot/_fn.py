@@ -119,7 +119,7 @@ def _resolve(f: Any, d: int | None = None, probe: np.ndarray | None = None) -> _
         tf = fn.test_function
         text = f"{tf.title}: {_short(tf.formula, 60)}" if tf is not None else _short(fn.text)
         return _Fn(value, grad, text, fn.variables, tf, fn.n_vars)
-    if hasattr(f, "value") and callable(getattr(f, "value")):
+    if hasattr(f, "value") and callable(f.value):
         obj = f
 
         def value(X: np.ndarray) -> np.ndarray:

@@ -71,7 +71,9 @@ from gdlab.data import CSVStream, ParquetStream
 from gdlab.models.estimators import LinearRegression
 path, coef, warm = sys.argv[1], np.array(json.loads(sys.argv[2])), sys.argv[3]
 # the peak RSS of this process image (VmHWM; ru_maxrss would include the parent's size at fork)
-rss = lambda: int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # noqa: E731,E501
+def rss():
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM")).split()[1]) / 1024
 base = rss()
 cls = ParquetStream if path.endswith(".parquet") else CSVStream
 # warm-up: the same calls on a tiny file of the same kind (first-use allocations of the
@@ -96,7 +98,9 @@ import pandas as pd
 from sklearn.linear_model import SGDRegressor
 path, coef, warm = sys.argv[1], np.array(json.loads(sys.argv[2])), sys.argv[3]
 # the peak RSS of this process image (VmHWM; ru_maxrss would include the parent's size at fork)
-rss = lambda: int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # noqa: E731,E501
+def rss():
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM")).split()[1]) / 1024
 base = rss()
 for chunk in pd.read_csv(warm + ".csv", chunksize=65536):  # warm-up, as for gdlab
     y = chunk.pop("y").to_numpy()

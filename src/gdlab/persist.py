@@ -152,7 +152,8 @@ def save(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.nda
     atomic_write_bytes(path, dumps(meta, arrays, kind))
 
 
-def load(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def load(path: str | os.PathLike,
+         kind: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and verify a gdlab file; returns ``(meta, arrays)``."""
     name = str(path)
     try:

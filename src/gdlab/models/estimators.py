@@ -27,8 +27,8 @@ Common hyper-parameters:
 The linear models take starting weights as scikit-learn's SGD estimators do:
 ``fit(X, y, coef_init=None, intercept_init=None)`` (shapes of ``coef_``/``intercept_``, for
 the original features; default zeros). A run that diverges keeps its last weights, says why
-in ``stop_reason_`` (``status_ == Status.DIVERGED``, which equals ``"diverged"``) and emits scikit-learn's
-``ConvergenceWarning``.
+in ``stop_reason_`` (``status_ == Status.DIVERGED``, which equals ``"diverged"``) and emits
+scikit-learn's ``ConvergenceWarning``.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ class _GDEstimator(BaseEstimator):
                 raise ValueError(f"`classes={np.unique(classes)!r}` is not the same as on the "
                                  f"first call to partial_fit, was: {self.classes_!r}")
             idx = np.searchsorted(self.classes_, y)
-            bad = (idx >= len(self.classes_)) | (self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y)
+            n_classes = len(self.classes_)
+            bad = (idx >= n_classes) | (self.classes_[np.minimum(idx, n_classes - 1)] != y)
             if bad.any():
                 raise ValueError(f"y contains labels not seen in the first call: "
                                  f"{np.unique(y[bad])[:5]}")

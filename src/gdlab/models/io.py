@@ -98,8 +98,9 @@ def load_model(path: str) -> tuple[Any, dict[str, Any]]:
                 params[k] = v["__config__"].get("name")
         if "hidden_layer_sizes" in params and isinstance(params["hidden_layer_sizes"], list):
             params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-        if isinstance(params.get("optimizer_options"), dict) and "betas" in params["optimizer_options"]:
-            params["optimizer_options"]["betas"] = tuple(params["optimizer_options"]["betas"])
+        options = params.get("optimizer_options")
+        if isinstance(options, dict) and "betas" in options:
+            options["betas"] = tuple(options["betas"])
         est = cls(**params)
         d = int(meta["n_features_in"])
         k = int(meta["n_outputs"])

@@ -103,7 +103,8 @@ class SGD(Rule):
     .. math::
         g &\leftarrow g_t + \lambda\theta \\
         b_t &\leftarrow \begin{cases} g & t = 1 \\ \mu b_{t-1} + (1-\tau) g & t > 1\end{cases} \\
-        g &\leftarrow \begin{cases} g + \mu b_t & \text{nesterov} \\ b_t & \text{otherwise}\end{cases}
+        g &\leftarrow \begin{cases} g + \mu b_t & \text{nesterov} \\
+                                   b_t & \text{otherwise}\end{cases}
            \quad(\text{when } \mu \ne 0) \\
         \theta &\leftarrow \theta - \gamma g
 
@@ -158,7 +159,8 @@ class Adam(Rule):
     As ``torch.optim.Adam`` / ``torch.optim.AdamW``:
 
     .. math::
-        \theta &\leftarrow \theta(1 - \gamma\lambda) \quad\text{(decoupled, AdamW)} \quad\text{or}\quad
+        \theta &\leftarrow \theta(1 - \gamma\lambda) \quad\text{(decoupled, AdamW)}
+            \quad\text{or}\quad
         g \leftarrow g_t + \lambda\theta \quad\text{(Adam)} \\
         m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1) g \\
         v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2) g^2 \\
@@ -243,7 +245,8 @@ class RMSprop(Rule):
         g &\leftarrow g_t + \lambda\theta \\
         v_t &\leftarrow \alpha v_{t-1} + (1-\alpha) g^2 \\
         \bar g_t &\leftarrow \alpha \bar g_{t-1} + (1-\alpha) g \quad\text{(centered)} \\
-        d &\leftarrow \sqrt{v_t - \bar g_t^2} + \epsilon \quad\text{(centered; else } \sqrt{v_t}+\epsilon) \\
+        d &\leftarrow \sqrt{v_t - \bar g_t^2} + \epsilon
+            \quad\text{(centered; else } \sqrt{v_t}+\epsilon) \\
         b_t &\leftarrow \mu b_{t-1} + g/d, \quad \theta \leftarrow \theta - \gamma b_t
         \quad\text{(momentum } \mu>0\text{; else } \theta \leftarrow \theta - \gamma g/d)
     """

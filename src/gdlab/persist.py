@@ -95,7 +95,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def _digest(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).reshape(-1).view(np.uint8)).hexdigest() \
+    return hashlib.sha256(np.ascontiguousarray(a).reshape(-1).view(np.uint8).data).hexdigest() \
         if a.size else hashlib.sha256(b"").hexdigest()
 
 
@@ -197,7 +197,8 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> np.ndar
             raise _Refused(f"{label} is shorter than its shape {tuple(shape)} says "
                            f"(truncated or damaged)")
         buf = bytearray(nbytes)
-        got = f.readinto(buf) if nbytes else 0
+        # typeshed types ZipFile.open() as IO[bytes]; it returns a ZipExtFile, which has readinto
+        got = f.readinto(buf) if nbytes else 0  # type: ignore[attr-defined]
         if got != nbytes or f.read(1):  # reading to the end checks the zip CRC-32
             raise _Refused(f"{label} does not have the length its shape says (damaged)")
     a = np.frombuffer(buf, dtype=dtype, count=count)

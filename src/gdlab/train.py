@@ -263,6 +263,7 @@ class _Epochs:
 
     def save(self, x: np.ndarray, step: int) -> None:
         """Write the checkpoint of step ``step`` (``x``: the weights before its update)."""
+        assert self.checkpoint is not None  # called only when checkpointing
         ep_meta, arrays = self.state()
         arrays["params"] = x
         if self.best_params is not None:

@@ -56,6 +56,7 @@ class Rule(Stepper):
         raise NotImplementedError
 
     def update(self, x: np.ndarray, ev: Evaluation, state: State, ctx: StepContext) -> None:
+        assert ev.g is not None  # Stepper.evaluate always returns the gradient
         # an overflow here shows as a non-finite point at the next evaluation: "diverged"
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self.step(x, ev.g, state, ctx.lr)
@@ -183,7 +184,7 @@ class Adam(Rule):
         self.amsgrad = bool(amsgrad)
         self.maximize = bool(maximize)
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> State:
         state: State = {"step": 0, "exp_avg": np.zeros_like(params),
                         "exp_avg_sq": np.zeros_like(params)}
         if self.amsgrad:
@@ -265,7 +266,7 @@ class RMSprop(Rule):
         self.centered = bool(centered)
         self.maximize = bool(maximize)
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> State:
         state: State = {"step": 0, "square_avg": np.zeros_like(params)}
         if self.momentum > 0:
             state["momentum_buffer"] = np.zeros_like(params)
@@ -332,7 +333,7 @@ class Adagrad(Rule):
         self.eps = checks.number("eps", eps, low=0)
         self.maximize = bool(maximize)
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> State:
         return {"step": 0, "sum": np.full_like(params, self.initial_accumulator_value)}
 
     def step(self, params, grad, state, lr):

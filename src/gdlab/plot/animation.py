@@ -52,7 +52,9 @@ def _write_gif(frames: list[np.ndarray], path: Any, fps: float, colors: Sequence
     last = Image.fromarray(frames[-1], "RGB")
     base = last.quantize(colors=255 - len(exact), method=Image.Quantize.MEDIANCUT,
                          dither=Image.Dither.NONE)
-    entries = base.getpalette()[: 3 * (255 - len(exact))]
+    base_palette = base.getpalette()
+    assert base_palette is not None  # a quantized image has a palette
+    entries = base_palette[: 3 * (255 - len(exact))]
     entries += [0] * (3 * (255 - len(exact)) - len(entries))
     pal = Image.new("P", (1, 1))
     black = 255 - len(exact) + exact.index([0, 0, 0])
@@ -63,6 +65,7 @@ def _write_gif(frames: list[np.ndarray], path: Any, fps: float, colors: Sequence
         a[a == 255] = black  # entry 255 (a second black) is kept for "unchanged"
         q.append(a)
     palette = pal.getpalette()
+    assert palette is not None  # set by putpalette above
     out, prev = [], None
     for a in q:
         if prev is not None:

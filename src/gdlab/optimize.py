@@ -91,7 +91,8 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
     n = X0.shape[0]
 
     if line_search is None:
-        plain = optimizer is None or (isinstance(optimizer, str) and optimizer.lower() in ("sgd", "gd")
+        plain = optimizer is None or (isinstance(optimizer, str)
+                                      and optimizer.lower() in ("sgd", "gd")
                                       and not any(v for k, v in optimizer_options.items()
                                                   if k in ("momentum", "nesterov")))
         line_search = lr is None and plain
@@ -178,7 +179,8 @@ def _objective(f: Any, x0: Any, bounds: Any, grad: Any, variables: Any,
         else:
             raise ParameterError("for a Python function, give x0 (or bounds) so gdlab knows how "
                                  "many variables it takes")
-        names = tuple(variables) if variables else tuple(f"x{i + 1}" for i in range(d)) if d > 1 else ("x",)
+        names = tuple(variables) if variables else \
+            tuple(f"x{i + 1}" for i in range(d)) if d > 1 else ("x",)
         if len(names) != d:
             raise ParameterError(f"{len(names)} variable names for {d} variables")
         obj = CallableObjective(f, d, grad=grad, vectorized=vectorized,
@@ -274,6 +276,7 @@ def _reason(status: str, gnorm: float, stop: StopRules, d: int, div_step: int, f
             detail: str) -> tuple[str, float | None]:
     g = "|grad|" if d == 1 else "norm(grad)"
     if status == Status.CONVERGED:
+        assert stop.eps is not None  # only the eps test converges
         return f"converged: {g} = {_below(gnorm, stop.eps)} < eps = {stop.eps:g}", None
     if status == Status.FTOL:
         return f"converged: f changed by less than ftol = {stop.ftol:g} (relative)", None

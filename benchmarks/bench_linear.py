@@ -78,7 +78,8 @@ def lstsq_r2(X, y, Xt, yt) -> float:
     A = np.zeros((D + 1, D + 1))
     b = np.zeros(D + 1)
     for lo in range(0, n, 100_000):
-        Xb = np.hstack([X[lo:lo + 100_000].astype(np.float64), np.ones((len(X[lo:lo + 100_000]), 1))])
+        block = X[lo:lo + 100_000].astype(np.float64)
+        Xb = np.hstack([block, np.ones((len(block), 1))])
         A += Xb.T @ Xb
         b += Xb.T @ y[lo:lo + 100_000].astype(np.float64)
     w = np.linalg.solve(A, b)
@@ -224,11 +225,11 @@ def main() -> int:
             rows.append((name, "-", "-", "-", skip_note("torch" if "PyTorch" in name
                                                          else "sklearn")))
             continue
-        k, sec, score = time_to_target(fit, Xt, yt, target, args.repeat,
-                                       max_epochs=16 if "sklearn" in name else 256)
+        max_epochs = 16 if "sklearn" in name else 256
+        k, sec, score = time_to_target(fit, Xt, yt, target, args.repeat, max_epochs=max_epochs)
         results[name] = sec
         rows.append((name, "-" if k is None else str(k), f"{sec:.3f}", f"{score:.5f}",
-                     "" if k is not None else f"target not reached in {16 if 'sklearn' in name else 256} epochs"))
+                     "" if k is not None else f"target not reached in {max_epochs} epochs"))
         print(f"  {name}: {k} epochs, {sec:.3f} s", flush=True)
     fastest = min(v for k_, v in results.items() if k_.startswith("gdlab"))
     rows2 = []

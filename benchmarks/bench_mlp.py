@@ -93,11 +93,11 @@ def matmul_floor(X, sizes, repeat):
             a = X[lo:lo + BATCH]
             for W, out in zip(Ws, acts):
                 a = np.matmul(a, W, out=out)
-            for l in range(len(Ws) - 1, -1, -1):
-                prev = X[lo:lo + BATCH] if l == 0 else acts[l - 1]
-                np.matmul(prev.T, deltas[l], out=gWs[l])
-                if l:
-                    np.matmul(deltas[l], Ws[l].T, out=deltas[l - 1])
+            for layer in range(len(Ws) - 1, -1, -1):
+                prev = X[lo:lo + BATCH] if layer == 0 else acts[layer - 1]
+                np.matmul(prev.T, deltas[layer], out=gWs[layer])
+                if layer:
+                    np.matmul(deltas[layer], Ws[layer].T, out=deltas[layer - 1])
         best = min(best, time.perf_counter() - t)
     return best * len(X) / n
 

@@ -49,7 +49,8 @@ def main() -> int:
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.rows, D), dtype=np.float32)
     w_true = rng.normal(size=D).astype(np.float32) / np.sqrt(D)
-    y = (X @ w_true + 0.5 + 0.1 * rng.standard_normal(args.rows, dtype=np.float32)).astype(np.float32)
+    noise = 0.1 * rng.standard_normal(args.rows, dtype=np.float32)
+    y = (X @ w_true + 0.5 + noise).astype(np.float32)
     n = args.rows
     rows = []
 

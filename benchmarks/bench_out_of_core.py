@@ -71,7 +71,9 @@ from gdlab.data import CSVStream, ParquetStream
 from gdlab.models.estimators import LinearRegression
 path, coef, warm = sys.argv[1], np.array(json.loads(sys.argv[2])), sys.argv[3]
 # the peak RSS of this process image (VmHWM; ru_maxrss would include the parent's size at fork)
-rss = lambda: int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # noqa: E731,E501
+def rss():
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM")).split()[1]) / 1024
 base = rss()
 cls = ParquetStream if path.endswith(".parquet") else CSVStream
 # warm-up: the same calls on a tiny file of the same kind (first-use allocations of the
@@ -96,7 +98,9 @@ import pandas as pd
 from sklearn.linear_model import SGDRegressor
 path, coef, warm = sys.argv[1], np.array(json.loads(sys.argv[2])), sys.argv[3]
 # the peak RSS of this process image (VmHWM; ru_maxrss would include the parent's size at fork)
-rss = lambda: int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024  # noqa: E731,E501
+def rss():
+    with open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("VmHWM")).split()[1]) / 1024
 base = rss()
 for chunk in pd.read_csv(warm + ".csv", chunksize=65536):  # warm-up, as for gdlab
     y = chunk.pop("y").to_numpy()
@@ -136,19 +140,8 @@ def main() -> int:
     folder = os.environ.get("GDLAB_BENCH_DIR", "/tmp")
     csv = os.path.join(folder, f"gdlab_bench_{args.gb:g}gb.csv")
     parquet = csv[:-4] + ".parquet"
-    t = time.perf_counter()
-    reused = args.reuse and os.path.exists(csv) and os.path.exists(parquet)
-    if reused:
-        import pyarrow.parquet as pq
-        rows = pq.ParquetFile(parquet).metadata.num_rows
-        coef = np.random.default_rng(0).normal(size=N_FEATURES)  # write_files' first draw
-    else:
-        rows, coef = write_files(csv, parquet, args.gb)
-    size = os.path.getsize(csv)
-    mb = size / 1e6
-    print(f"{'reused' if reused else 'wrote'} {csv}: {size / 1e9:.2f} GB, {rows:,} rows x "
-          f"{N_FEATURES + 1} columns, and the same as Parquet "
-          f"({os.path.getsize(parquet) / 1e9:.2f} GB) in {time.perf_counter() - t:.0f} s")
+    coef = data_files(csv, parquet, args)
+    mb = os.path.getsize(csv) / 1e6
     warm = os.path.join(folder, "gdlab_bench_warm")
     write_files(warm + ".csv", warm + ".parquet", 0.0, seed=1, block=5000)
     jobs = {"gdlab CSV (scan + 1 epoch)": (GDLAB, csv),
@@ -158,19 +151,48 @@ def main() -> int:
         jobs["sklearn partial_fit over pandas chunks"] = (PANDAS, csv)
     except ImportError:
         print("pandas is not installed: the scikit-learn peer is skipped")
-    runs: dict = {name: None for name in jobs}
     try:
-        for _ in range(max(1, args.repeat)):  # interleaved rounds: the machine's drift hits all
-            for name, (code, path) in jobs.items():
-                r = child(code, path, coef, warm)
-                if r is not None and (runs[name] is None or r["total_s"] < runs[name]["total_s"]):
-                    runs[name] = r
+        runs = run_rounds(jobs, coef, warm, args.repeat)
     finally:
         for p in (warm + ".csv", warm + ".parquet"):
             os.unlink(p)
         if not args.keep:
             for p in (csv, parquet):
                 os.unlink(p)
+    report(runs, mb)
+    return 0
+
+
+def data_files(csv: str, parquet: str, args: argparse.Namespace) -> np.ndarray:
+    """Write the CSV and Parquet files (or reuse a --keep run's); returns the true coef."""
+    t = time.perf_counter()
+    reused = args.reuse and os.path.exists(csv) and os.path.exists(parquet)
+    if reused:
+        import pyarrow.parquet as pq
+        rows = pq.ParquetFile(parquet).metadata.num_rows
+        coef = np.random.default_rng(0).normal(size=N_FEATURES)  # write_files' first draw
+    else:
+        rows, coef = write_files(csv, parquet, args.gb)
+    size = os.path.getsize(csv)
+    print(f"{'reused' if reused else 'wrote'} {csv}: {size / 1e9:.2f} GB, {rows:,} rows x "
+          f"{N_FEATURES + 1} columns, and the same as Parquet "
+          f"({os.path.getsize(parquet) / 1e9:.2f} GB) in {time.perf_counter() - t:.0f} s")
+    return coef
+
+
+def run_rounds(jobs: dict, coef: np.ndarray, warm: str, repeat: int) -> dict:
+    """The fastest result of each job over ``repeat`` interleaved rounds (None if it failed)."""
+    runs: dict = {name: None for name in jobs}
+    for _ in range(max(1, repeat)):  # interleaved rounds: the machine's drift hits all
+        for name, (code, path) in jobs.items():
+            r = child(code, path, coef, warm)
+            if r is not None and (runs[name] is None or r["total_s"] < runs[name]["total_s"]):
+                runs[name] = r
+    return runs
+
+
+def report(runs: dict, mb: float) -> None:
+    """Print the runs, the table against pandas and the verdict on the 400 MB goal."""
     for name, r in runs.items():
         print(f"{name}: {json.dumps(r)}")
     ref = runs.get("sklearn partial_fit over pandas chunks")
@@ -194,7 +216,6 @@ def main() -> int:
     if gd:
         verdict = "under" if gd["peak_rss_mb"] < 400 else "OVER"
         print(f"\ngdlab CSV peak memory {gd['peak_rss_mb']:.0f} MB: {verdict} the 400 MB goal")
-    return 0
 
 
 if __name__ == "__main__":

@@ -343,11 +343,13 @@ def test_numeric_derivatives_on_closed_forms():
 
     def grad(v):
         x, y = v
-        return np.array([math.exp(x) * math.sin(y) + 3 * x**2 * y, math.exp(x) * math.cos(y) + x**3])
+        return np.array([math.exp(x) * math.sin(y) + 3 * x**2 * y,
+                         math.exp(x) * math.cos(y) + x**3])
 
     def hess(v):
         x, y = v
-        return np.array([[math.exp(x) * math.sin(y) + 6 * x * y, math.exp(x) * math.cos(y) + 3 * x**2],
+        return np.array([[math.exp(x) * math.sin(y) + 6 * x * y,
+                          math.exp(x) * math.cos(y) + 3 * x**2],
                          [math.exp(x) * math.cos(y) + 3 * x**2, -math.exp(x) * math.sin(y)]])
 
     p = np.array([0.4, -1.3])
@@ -362,7 +364,8 @@ def test_check_gradient_flags_a_wrong_gradient_and_passes_a_right_one():
         return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
 
     def right(v):
-        return np.array([-2 * (1 - v[0]) - 400 * v[0] * (v[1] - v[0] ** 2), 200 * (v[1] - v[0] ** 2)])
+        return np.array([-2 * (1 - v[0]) - 400 * v[0] * (v[1] - v[0] ** 2),
+                         200 * (v[1] - v[0] ** 2)])
 
     def wrong(v):  # the classic slip: d/dx (y - x²)² without the chain rule's factor 2x
         return np.array([-2 * (1 - v[0]) - 200 * (v[1] - v[0] ** 2), 200 * (v[1] - v[0] ** 2)])

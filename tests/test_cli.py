@@ -208,7 +208,8 @@ def test_plot_options_write_pictures(tmp_path):
     cases = [
         ["minimize", "rosenbrock", "--x0", "-1.2,1", "--plot", str(tmp_path / "a.png"),
          "--animate", str(tmp_path / "a.gif")],
-        ["maximize", "-(x-1)**2 + 3", "--x0", "0", "--lr", "0.1", "--plot", str(tmp_path / "b.png")],
+        ["maximize", "-(x-1)**2 + 3", "--x0", "0", "--lr", "0.1",
+         "--plot", str(tmp_path / "b.png")],
         ["compare", "x^2 + 3*y^2", "--x0", "2,1", "--optimizers", "sgd,adam", "--lr", "0.1",
          "--plot", str(tmp_path / "c.png")],
         ["plot", "himmelblau", "--out", str(tmp_path / "d.png")],

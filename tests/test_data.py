@@ -65,7 +65,10 @@ def test_epochs_differ_and_seed_fixes_order():
     a = ArrayStream(X, y, batch_size=20, seed=7)
     b = ArrayStream(X, y, batch_size=20, seed=7)
     c = ArrayStream(X, y, batch_size=20, seed=8)
-    order = lambda s, e: np.concatenate([yb for _, yb in s.batches(e)])
+
+    def order(s, e):
+        return np.concatenate([yb for _, yb in s.batches(e)])
+
     np.testing.assert_array_equal(order(a, 0), order(b, 0))
     np.testing.assert_array_equal(order(a, 3), order(b, 3))
     assert not np.array_equal(order(a, 0), order(a, 1))

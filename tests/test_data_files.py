@@ -356,7 +356,8 @@ def test_parquet_integer_and_bool_columns(tmp_path):
                              "y": np.arange(10)}), p, row_group_size=4)
     s = ParquetStream(p, "y", shuffle=False, batch_size=10)
     X, y = next(s.batches(0))
-    assert X.dtype == np.float64 and X[:, 1].tolist() == [1, 0] * 5 and y.tolist() == list(range(10))
+    assert (X.dtype == np.float64 and X[:, 1].tolist() == [1, 0] * 5
+            and y.tolist() == list(range(10)))
 
 
 # -- bounded memory --------------------------------------------------------------------------

@@ -11,7 +11,8 @@ def test_double_well_gradient_matches_finite_differences():
     for w in (-1.5, -0.2, 0.4, 1.1):
         f, g = obj.value_and_grad(np.array([w]), X, None)
         h = 1e-6
-        num = (obj.value(np.array([w + h]), X, None) - obj.value(np.array([w - h]), X, None)) / (2 * h)
+        num = (obj.value(np.array([w + h]), X, None)
+               - obj.value(np.array([w - h]), X, None)) / (2 * h)
         assert abs(g[0] - num) < 1e-6
 
 

@@ -236,7 +236,10 @@ def test_fmin_is_global_on_grid(name):
 
 @pytest.mark.parametrize("name", ALL)
 def test_fmin_is_global_local_refinement(name):
-    """Polish the best grid points with scipy; none may beat fmin (catches minima between grid nodes)."""
+    """Polish the best grid points with scipy; none may beat fmin.
+
+    (Catches minima between grid nodes.)
+    """
     optimize = pytest.importorskip("scipy.optimize")
     fn = FUNCTIONS[name]
     (x0, x1), (y0, y1) = fn.bounds

@@ -89,7 +89,7 @@ def test_gradient_ascent_reaches_the_maximum():
     assert res.fun == res.funs.max()
 
 
-# ---- named test functions: global minima with restarts --------------------------------------------
+# ---- named test functions: global minima with restarts -------------------------------------------
 
 # restarts per function: the fewest with seed=0 that find a global minimum (with some margin
 # where it is cheap). Easom's hole covers ~1/10^4 of its square, Rastrigin's basin ~1/100.
@@ -152,7 +152,7 @@ def test_rosenbrock_agrees_with_scipy_bfgs():
     np.testing.assert_array_equal(res2.x, res.x)
 
 
-# ---- many starts -----------------------------------------------------------------------------------
+# ---- many starts ---------------------------------------------------------------------------------
 
 def test_many_starts_run_together_each_with_its_own_status():
     x0 = np.array([[5.0], [1.0], [-1.0]])
@@ -239,7 +239,7 @@ def test_one_variable_list_x0_is_many_starts():
     np.testing.assert_array_equal(res.nits, [_gd_steps_to_converge(v, 0.1) for v in (5, 1, -1.5)])
 
 
-# ---- divergence -----------------------------------------------------------------------------------
+# ---- divergence ----------------------------------------------------------------------------------
 
 def test_divergence_is_reported_with_a_learning_rate_hint():
     res = minimize("x**2", x0=1.0, lr=1.5)  # x_k = (-2)^k: |1 - lr*L| = 2 with L = 2
@@ -300,7 +300,7 @@ def test_starting_at_a_kinked_minimum_is_not_divergence():
     assert res.status != "diverged"
 
 
-# ---- stop rules ------------------------------------------------------------------------------------
+# ---- stop rules ----------------------------------------------------------------------------------
 
 def test_max_iter_stops_with_its_reason():
     res = minimize("x**2", x0=1.0, lr=0.1, max_iter=5)
@@ -338,9 +338,10 @@ def test_eps_none_runs_to_max_iter():
     assert res.x[0] == pytest.approx(0.8**200, rel=1e-12)
 
 
-# ---- optimizers and schedules ----------------------------------------------------------------------
+# ---- optimizers and schedules --------------------------------------------------------------------
 
-QUAD = "(x - 1)^2 + 2*(y + 0.5)^2 + x*y/2"  # convex; minimizer solves [[2, .5], [.5, 4]] v = [2, -2]
+# convex; minimizer solves [[2, .5], [.5, 4]] v = [2, -2]
+QUAD = "(x - 1)^2 + 2*(y + 0.5)^2 + x*y/2"
 QUAD_MIN = np.linalg.solve([[2.0, 0.5], [0.5, 4.0]], [2.0, -2.0])
 
 
@@ -399,10 +400,11 @@ def test_step_schedule_follows_its_closed_form():
     np.testing.assert_allclose(res.history.x[1:, 0], np.cumprod(1 - 2 * lrs), rtol=1e-13)
 
 
-# ---- bad input -------------------------------------------------------------------------------------
+# ---- bad input -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(f="x**2 + y**2", x0=[1, 1], optimizer="adamm"), "unknown optimizer 'adamm'.*did you mean 'adam'"),
+    (dict(f="x**2 + y**2", x0=[1, 1], optimizer="adamm"),
+     "unknown optimizer 'adamm'.*did you mean 'adam'"),
     (dict(f="x**2 + y**2", x0=[1, 1], lr=-0.1), "lr must be"),
     (dict(f="x**2 + y**2", x0=[1, 1], lr=float("nan")), "lr must be"),
     (dict(f="x**2 + y**2", x0=[1, 1, 1]), r"x0 must have 2 value\(s\) per start"),
@@ -419,7 +421,8 @@ def test_step_schedule_follows_its_closed_form():
     (dict(f="x**2 + y**2", x0=[1, 1], schedule="step"), "schedule needs a learning rate"),
     (dict(f="x**2 + y**2", x0=[1, 1], optimizer="adam", line_search=True), "give an lr"),
     (dict(f="x**2 + y**2", x0=[1, 1], lr=0.1, line_search=True), "either lr or line_search"),
-    (dict(f="x**2 + y**2", x0=[1, 1], lr=0.1, optimizer="adam", momentum=0.9), "no option momentum"),
+    (dict(f="x**2 + y**2", x0=[1, 1], lr=0.1, optimizer="adam", momentum=0.9),
+     "no option momentum"),
     (dict(f="5"), "no variables"),
     (dict(f=42), "f must be formula text"),
     (dict(f=lambda v: v[0] ** 2), "give x0"),
@@ -453,7 +456,7 @@ def test_bad_schedule_option_value_names_the_problem():
         minimize("x**2", x0=1.0, lr=0.1, schedule={"name": "step", "step_size": 0})
 
 
-# ---- Python callables --------------------------------------------------------------------------------
+# ---- Python callables ----------------------------------------------------------------------------
 
 def _py(v):
     return (v[0] - 3) ** 2 + v[1] ** 2

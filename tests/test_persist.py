@@ -155,7 +155,8 @@ def test_refuses_truncated_files(good, tmp_path):
     n = len(good)
     for cut in sorted({0, 1, 2, 3, 4, 30, 100, n // 4, n // 2, n - 200, n - 23, n - 22, n - 1}):
         raw = good[:cut]
-        _refused(raw, "empty|truncated|damaged|not a gdlab", tmp_path if cut in (1, n // 2) else None)
+        _refused(raw, "empty|truncated|damaged|not a gdlab",
+                 tmp_path if cut in (1, n // 2) else None)
     _refused(good[:n // 2], "truncated or damaged")
 
 

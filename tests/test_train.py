@@ -123,7 +123,7 @@ def test_sigkill_resume_matches_uninterrupted_run(tmp_path):
     last_step = 0
     kills = 0
     steps_seen = []
-    for attempt in range(6):
+    for _attempt in range(6):
         marker.unlink(missing_ok=True)
         proc = start(ckpt, out, marker, 0.004)
         # kill only once this run has made progress past the previous checkpoint, then

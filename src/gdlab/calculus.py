@@ -73,7 +73,7 @@ class Function:
         else:
             raise ParameterError(f"a formula must be text or a sympy expression, got "
                                  f"{type(formula).__name__}")
-        self.expr = e
+        self.expr: Any = e
         free = sorted(e.free_symbols, key=lambda s: s.name)
         if variables is None:
             names = tuple(s.name for s in free)
@@ -132,7 +132,8 @@ class Function:
     def derivative(self, var: str | None = None, order: int = 1) -> "Function":
         """The ``order``-th derivative with respect to ``var`` (``sympy.diff``)."""
         import sympy
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 0 <= order <= 20:
+        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) \
+                or not 0 <= order <= 20:
             raise ParameterError(f"order must be a whole number from 0 to 20, got {order!r}")
         sym = self._symbol(var)
         return self._derived(sympy.diff(self.expr, sym, int(order)))
@@ -183,8 +184,8 @@ class Function:
         d = self.n_vars
         if a.ndim == 0:
             if d != 1:
-                raise ParameterError(f"the formula has {d} variables ({', '.join(self.variables)}); "
-                                     f"give {d} values")
+                raise ParameterError(f"the formula has {d} variables "
+                                     f"({', '.join(self.variables)}); give {d} values")
             return a.reshape(1, 1), True
         if a.ndim == 1:
             if d == 1 and a.shape[0] != 1:
@@ -322,7 +323,8 @@ def numeric_derivative(f: Callable[[float], float], x: float, order: int = 1,
     raise ParameterError(f"numeric derivatives are of order 1 or 2, got {order!r}")
 
 
-def numeric_gradient(f: Callable[[np.ndarray], float], x: Any, h: float | None = None) -> np.ndarray:
+def numeric_gradient(f: Callable[[np.ndarray], float], x: Any,
+                     h: float | None = None) -> np.ndarray:
     """The gradient of ``f`` (a function of a vector) at ``x`` by central differences."""
     x = _as_point(x)
     scalar = x.ndim == 0
@@ -354,7 +356,7 @@ def numeric_gradient_rows(f: Callable[[np.ndarray], np.ndarray], X: Any,
 
 
 def numeric_hessian(f: Callable[[np.ndarray], float], x: Any, h: float | None = None) -> np.ndarray:
-    """The Hessian of ``f`` at ``x`` by central differences of values (symmetric by construction)."""
+    """The Hessian of ``f`` at ``x`` by central differences of values, symmetric by construction."""
     x = np.atleast_1d(_as_point(x)).astype(float)
     d = x.size
     hs = np.array([h if h is not None else _H2 * max(1.0, abs(v)) for v in x])

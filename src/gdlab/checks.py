@@ -136,5 +136,6 @@ def pair(name: str, value: Any, *, low: float | None = None, high: float | None 
         a, b = value
     except (TypeError, ValueError):
         raise _refuse(name, "a pair of numbers", value) from None
-    kw = {"low": low, "high": high, "low_open": low_open, "high_open": high_open}
+    kw: dict[str, Any] = {"low": low, "high": high, "low_open": low_open,
+                          "high_open": high_open}
     return number(f"{name}[0]", a, **kw), number(f"{name}[1]", b, **kw)

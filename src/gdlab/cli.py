@@ -14,7 +14,7 @@ import json
 import math
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 EXIT_DONE, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -37,7 +37,7 @@ class _Usage(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit code 2
+    def error(self, message: str) -> NoReturn:  # one line, exit code 2
         raise _Usage(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
@@ -77,7 +77,8 @@ def _point(text: str) -> dict[str, float] | list[float]:
         if not part.strip():
             continue
         if "=" not in part:
-            raise argparse.ArgumentTypeError(f"expected name=value pairs like x=1,y=2, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected name=value pairs like x=1,y=2, got {text!r}")
         k, v = part.split("=", 1)
         out[k.strip()] = _number(v.strip())
     return out
@@ -370,7 +371,8 @@ def cmd_diff(a: argparse.Namespace) -> int:
     fn = _function(a.expr)
     der = fn.derivative(a.wrt if a.wrt else None, a.order)
     var = a.wrt or (fn.variables[0] if fn.variables else "x")
-    label = f"d{'^' + str(a.order) if a.order != 1 else ''}f/d{var}{'^' + str(a.order) if a.order != 1 else ''}"
+    power = "^" + str(a.order) if a.order != 1 else ""
+    label = f"d{power}f/d{var}{power}"
     out: dict[str, Any] = {"formula": fn.text, "variables": list(fn.variables), "wrt": var,
                            "order": a.order, "derivative": der.text, "latex": der.latex}
     if a.at is not None:
@@ -503,21 +505,13 @@ def _print_descent(a: argparse.Namespace, res: Any, fn: Any, maximize: bool) -> 
     verb = "maximize" if maximize else "minimize"
     print(f"{verb} f({', '.join(fn.variables)}) = {fn.text}")
     opt = res.optimizer
-    desc = opt.get("name", "sgd")
-    if opt.get("line_search"):
-        desc += " with backtracking line search (no lr given)"
-    else:
-        desc += " " + ", ".join(f"{k}={v}" for k, v in opt.items()
-                                if k not in ("name", "maximize", "schedule", "bounds")
-                                and (k == "lr" or v not in (0, 0.0, False)))
-        if "schedule" in opt:
-            desc += f", schedule {opt['schedule']['name']}"
-    print(f"optimizer: {desc}")
+    print(f"optimizer: {_optimizer_text(opt)}")
     names = res.variables
     if "bounds" in opt:
         print("bounds: " + ", ".join(f"{lo:g} <= {n} <= {hi:g}"
                                      for n, (lo, hi) in zip(names, opt["bounds"])))
     if res.n_starts > 1:
+        assert res.converged_all is not None  # set with the starts
         print(f"starts: {res.n_starts} run at once, {int(res.converged_all.sum())} converged; "
               f"best is #{res.best}")
     if res.x0 is not None:
@@ -534,6 +528,20 @@ def _print_descent(a: argparse.Namespace, res: Any, fn: Any, maximize: bool) -> 
         h = res.history
         for s, xv, fv in zip(h.steps, h.x, h.fun):
             print(f"  step {s}: x = [{', '.join(_fmt(v) for v in xv)}], f = {_fmt(fv)}")
+
+
+def _optimizer_text(opt: dict[str, Any]) -> str:
+    """The optimizer line of the report: its name and the settings that are not off."""
+    desc = opt.get("name", "sgd")
+    if opt.get("line_search"):
+        desc += " with backtracking line search (no lr given)"
+    else:
+        desc += " " + ", ".join(f"{k}={v}" for k, v in opt.items()
+                                if k not in ("name", "maximize", "schedule", "bounds")
+                                and (k == "lr" or v not in (0, 0.0, False)))
+        if "schedule" in opt:
+            desc += f", schedule {opt['schedule']['name']}"
+    return desc
 
 
 def cmd_minimize(a: argparse.Namespace) -> int:
@@ -567,7 +575,8 @@ def cmd_compare(a: argparse.Namespace) -> int:
     for name, lr in zip(names, lrs):
         label = name if lr is None else f"{name} lr={lr:g}"
         results[label] = minimize(fn, x0=x0, optimizer=name, lr=lr, eps=a.eps,
-                                  max_iter=a.max_iter, line_search=False if name != "sgd" or lr else None)
+                                  max_iter=a.max_iter,
+                                  line_search=False if name != "sgd" or lr else None)
     if a.plot:
         from . import plot
         plot.plot_compare(results, fn, path=a.plot)
@@ -685,7 +694,8 @@ def cmd_predict(a: argparse.Namespace) -> int:
     buf = io.StringIO()
     buf.write("prediction\n")
     for v in np.asarray(pred).reshape(len(X), -1):
-        buf.write(",".join(f"{x:.10g}" if isinstance(x, float) else str(x) for x in v.tolist()) + "\n")
+        buf.write(",".join(f"{x:.10g}" if isinstance(x, float) else str(x)
+                           for x in v.tolist()) + "\n")
     if a.out:
         from .persist import atomic_write_bytes
         atomic_write_bytes(a.out, buf.getvalue().encode())

@@ -266,7 +266,7 @@ class _Scanner:
                                 "operators", start)
         self.prev, self.prev_start, self.prev_end = kind, start, end
 
-    def scan(self) -> None:
+    def scan(self) -> None:  # noqa: C901 - a tokenizer: one flat branch per character class
         text, n, i = self.text, len(self.text), 0
         while i < n:
             c = text[i]
@@ -295,8 +295,8 @@ class _Scanner:
                 if not self.stack:
                     raise self.fail("unbalanced parentheses: this ')' has no matching '('", i)
                 if self.prev == "op":
-                    raise self.fail(f"missing operand after {_quote(text[self.prev_start:self.prev_end])}",
-                                    self.prev_start)
+                    operator = _quote(text[self.prev_start:self.prev_end])
+                    raise self.fail(f"missing operand after {operator}", self.prev_start)
                 if self.prev == ",":
                     raise self.fail("missing argument after ','", self.prev_start)
                 open_pos, call = self.stack.pop()
@@ -328,6 +328,7 @@ class _Scanner:
     def _number(self, i: int) -> int:
         text, n = self.text, len(self.text)
         m = _NUMBER.match(text, i)
+        assert m is not None  # scan saw a digit here
         end = m.end()
         literal = m.group()
         nxt = text[end] if end < n else ""
@@ -351,6 +352,7 @@ class _Scanner:
 
     def _name(self, i: int) -> int:
         m = _NAME.match(self.text, i)
+        assert m is not None  # scan saw the start of a name here
         end = m.end()
         name = m.group()
         if keyword.iskeyword(name):
@@ -536,7 +538,8 @@ class _Builder:
     def tick(self, node: ast.AST, depth: int) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(f"formula too large: more than {MAX_NODES} operations", self.node_pos(node))
+            raise self.fail(f"formula too large: more than {MAX_NODES} operations",
+                            self.node_pos(node))
         if depth > MAX_NESTING:
             raise self.fail(f"formula too deeply nested: more than {MAX_NESTING} levels of "
                             "operations", self.node_pos(node))
@@ -603,7 +606,7 @@ class _Builder:
         what = _NODE_NAMES.get(type(node), type(node).__name__)
         raise self.fail(f"{what} not allowed in a formula", self.node_pos(node))
 
-    def chain(self, node: ast.BinOp, depth: int, ops: tuple[type, ...]) -> _Value:
+    def chain(self, node: ast.expr, depth: int, ops: tuple[type, ...]) -> _Value:
         """A run of + and - (or of * and /), built as one flat sympy Add (Mul)."""
         is_sum = ops[0] is ast.Add
         links: list[ast.BinOp] = []
@@ -673,11 +676,13 @@ class _Builder:
         position = self.node_pos(node)
         literal = self.wrapped[node.col_offset:node.end_col_offset]
         if type(value) not in (int, float) or not _NUMBER.fullmatch(literal):
-            raise self.fail(f"{type(value).__name__} constants are not allowed in a formula", position)
+            raise self.fail(f"{type(value).__name__} constants are not allowed in a formula",
+                            position)
         if sum(ch in _DIGITS for ch in literal) > MAX_DIGITS:
             raise self.fail(f"number has too many digits (at most {MAX_DIGITS})", position)
         if type(value) is int:
             return self.check_value(sympy.Integer(value), position), float(value)
+        assert isinstance(value, float)  # (int and float only, checked above)
         if not math.isfinite(value):
             raise self.fail(f"number too large: {_quote(literal)} is not a finite float", position)
         number = sympy.Float(literal, 15)
@@ -698,10 +703,27 @@ class _Builder:
 
     def call(self, node: ast.Call, depth: int) -> _Value:
         position = self.node_pos(node)
-        func = node.func
+        name = self.callee(node.func, position)
+        self.check_args(node, name, position)
+        built = [self.build(arg, depth + 1) for arg in node.args]
+        approx = self.approx_call(name, built, position)
+        try:
+            result = ALLOWED_FUNCTIONS[name](*(value for value, _ in built))
+        except (RecursionError, MemoryError):
+            raise
+        except OverflowError:
+            raise self.fail(_TOO_LARGE, position) from None
+        except Exception as exc:  # sympy refusing its arguments
+            raise self.fail(f"cannot apply {name}() to these arguments ({type(exc).__name__})",
+                            position) from None
+        return self.check_value(result, position), approx
+
+    def callee(self, func: ast.expr, position: int) -> str:
+        """The name of the called function; anything but an allowed function is refused."""
         if not isinstance(func, ast.Name):
             if isinstance(func, ast.Constant):
-                raise self.fail("a number cannot be called", position, hint="write 3*(x+1), not 3(x+1)")
+                raise self.fail("a number cannot be called", position,
+                                hint="write 3*(x+1), not 3(x+1)")
             raise self.fail("only the named functions can be called", position,
                             hint="for a product write (a)*(b)")
         name = func.id
@@ -714,6 +736,10 @@ class _Builder:
                     f"known functions: {', '.join(sorted(ALLOWED_FUNCTIONS))}; "
                     f"for a product write {name[:_QUOTED]}*(...)")
             raise self.fail(f"unknown function {_quote(name)}", position, hint=hint)
+        return name
+
+    def check_args(self, node: ast.Call, name: str, position: int) -> None:
+        """Refuse keyword and starred arguments, and a number of them the function does not take."""
         if node.keywords:
             raise self.fail("keyword arguments are not allowed", position)
         for arg in node.args:
@@ -727,7 +753,9 @@ class _Builder:
             else:
                 wanted = f"{low} to {high} arguments"
             raise self.fail(f"{name}() takes {wanted} ({count} given)", position)
-        built = [self.build(arg, depth + 1) for arg in node.args]
+
+    def approx_call(self, name: str, built: list[_Value], position: int) -> float | None:
+        """The function's float value from the arguments' floats (``None`` without them)."""
         approx = None
         twin = _FLOAT_FUNCTIONS.get(name)
         if twin is not None and all(a is not None for _, a in built):
@@ -739,16 +767,7 @@ class _Builder:
             except OverflowError:
                 raise self.fail(_TOO_LARGE, position) from None
             self.check_approx(approx, position)
-        try:
-            result = ALLOWED_FUNCTIONS[name](*(value for value, _ in built))
-        except (RecursionError, MemoryError):
-            raise
-        except OverflowError:
-            raise self.fail(_TOO_LARGE, position) from None
-        except Exception as exc:  # sympy refusing its arguments
-            raise self.fail(f"cannot apply {name}() to these arguments ({type(exc).__name__})",
-                            position) from None
-        return self.check_value(result, position), approx
+        return approx
 
 
 # --------------------------------------------------------------------------
@@ -798,4 +817,5 @@ def parse(text: str) -> sympy.Expr:
     except (RecursionError, MemoryError):
         raise FormulaError("formula too complex to process", text=_shown(text)) from None
     except Exception as exc:
-        raise FormulaError(f"cannot parse formula ({type(exc).__name__})", text=_shown(text)) from exc
+        raise FormulaError(f"cannot parse formula ({type(exc).__name__})",
+                           text=_shown(text)) from exc

@@ -61,11 +61,12 @@ def online_kernel():
     return _kernel
 
 
-def _build():
+def _build():  # noqa: C901 - its complexity is the compiled sweep's inside (see there)
     import numba
 
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-    def sweep(X, y, p, has_b, kind, lrs, l2, wd, f0, explode, eps, out):
+    def sweep(X, y, p, has_b, kind, lrs,  # noqa: C901 - compiled inner loop, one pass per sample
+              l2, wd, f0, explode, eps, out):
         n, d = X.shape
         const_lr = lrs.shape[0] == 1
         done = 0

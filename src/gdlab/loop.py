@@ -309,10 +309,11 @@ class _Rows:
             # no copy: the update reads it before the next evaluation replaces it
             self.G = np.full_like(self.x, np.nan) if ev.g is None else ev.g
             self._own_G = ev.g is None
+        rows = self.idx if self.compact else slice(None)  # a slice: no gather while all move
         if ev.nfev:
-            self.nfev[self.idx] += ev.nfev
+            self.nfev[rows] += ev.nfev
         if ev.njev:
-            self.njev[self.idx] += ev.njev
+            self.njev[rows] += ev.njev
         if self.f_start is None:
             first = ev.f if ev.f_first is None else ev.f_first
             self.f_start = np.array(first, dtype=float, copy=True)
@@ -362,7 +363,7 @@ class _Rows:
         """Count the step, write the moved rows back, and stop the rows the update stopped."""
         assert self.state.nit is not None
         if report is None:
-            self.state.nit[self.idx] += ev.steps
+            self.state.nit[self.idx if self.compact else slice(None)] += ev.steps
         else:
             moved = self.idx if report.moved is None else self.idx[report.moved]
             self.state.nit[moved] += ev.steps

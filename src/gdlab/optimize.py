@@ -72,8 +72,8 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
         One pair per variable (``None`` or ``±inf`` for a free side). The descent stays in
         the box: every update is projected onto it, for every optimizer and for the line
         search, and ``eps`` tests the projected gradient (as scipy's L-BFGS-B); ``x0`` is
-        moved into the box first. Restarts are drawn in it. Restarts on a test function without ``bounds`` use its domain, which
-        then bounds the descent too.
+        moved into the box first. Restarts are drawn in it. Restarts on a test function
+        without ``bounds`` use its domain, which then bounds the descent too.
     seed : int, optional
         Seed of the random starts.
     schedule : str, dict or Schedule, optional
@@ -198,7 +198,8 @@ def _objective(f: Any, x0: Any, bounds: Any, grad: Any, variables: Any,
         else:
             raise ParameterError("for a Python function, give x0 (or bounds) so gdlab knows how "
                                  "many variables it takes")
-        names = tuple(variables) if variables else tuple(f"x{i + 1}" for i in range(d)) if d > 1 else ("x",)
+        names = tuple(variables) if variables else \
+            tuple(f"x{i + 1}" for i in range(d)) if d > 1 else ("x",)
         if len(names) != d:
             raise ParameterError(f"{len(names)} variable names for {d} variables")
         obj = CallableObjective(f, d, grad=grad, vectorized=vectorized,
@@ -245,20 +246,7 @@ def _starts(x0: Any, d: int, restarts: Any, box: np.ndarray | None, fn: Function
     """The ``(n, d)`` starting points: ``x0``'s rows, then ``restarts`` drawn in the box."""
     rows = []
     if x0 is not None:
-        try:
-            a = np.asarray(x0, dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterError(f"x0 must be numbers, got {x0!r}") from None
-        if a.ndim == 0:
-            a = a.reshape(1, 1)
-        elif a.ndim == 1:
-            a = a.reshape(1, -1) if not (d == 1 and a.size > 1) else a.reshape(-1, 1)
-        if a.ndim != 2 or a.shape[1] != d:
-            raise ParameterError(f"x0 must have {d} value(s) per start (variables "
-                                 f"{', '.join(fn.variables) if fn else d}), got shape "
-                                 f"{np.shape(x0)}")
-        if not np.all(np.isfinite(a)):
-            raise ParameterError("x0 must be finite numbers")
+        a = _x0_rows(x0, d, fn)
         if box is not None:  # as scipy's L-BFGS-B: a start outside the box moves into it
             a = np.clip(a, box[:, 0], box[:, 1])
         rows.append(a)
@@ -280,6 +268,25 @@ def _starts(x0: Any, d: int, restarts: Any, box: np.ndarray | None, fn: Function
         raise ParameterError(f"{len(starts):,} starts of {d} variables are too many to run at "
                              f"once: at most {MAX_START_VALUES:,} values (starts x variables)")
     return starts
+
+
+def _x0_rows(x0: Any, d: int, fn: Function | None) -> np.ndarray:
+    """``x0`` as an ``(n, d)`` array of finite numbers."""
+    try:
+        a = np.asarray(x0, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"x0 must be numbers, got {x0!r}") from None
+    if a.ndim == 0:
+        a = a.reshape(1, 1)
+    elif a.ndim == 1:
+        a = a.reshape(1, -1) if not (d == 1 and a.size > 1) else a.reshape(-1, 1)
+    if a.ndim != 2 or a.shape[1] != d:
+        raise ParameterError(f"x0 must have {d} value(s) per start (variables "
+                             f"{', '.join(fn.variables) if fn else d}), got shape "
+                             f"{np.shape(x0)}")
+    if not np.all(np.isfinite(a)):
+        raise ParameterError("x0 must be finite numbers")
+    return a
 
 
 def _stepper(optimizer: Any, lr: Any, schedule: Any, line_search: Any, maximize: bool,
@@ -413,54 +420,57 @@ class _Why:
                  fn: Function | None, objective: Any, detail: str, maximize: bool,
                  box: np.ndarray | None = None):
         self.stop, self.d, self.stepper, self.searching = stop, d, stepper, searching
-        self.fn, self.objective, self.detail, self.maximize = fn, objective, detail, maximize
+        self.fn, self.objective, self.maximize = fn, objective, maximize
+        self.detail = detail or "stopped by a callback"
         self.names = fn.variables if fn is not None else tuple(f"x{i + 1}" for i in range(d))
         self.g = "|grad|" if d == 1 else "norm(grad)"
         self.box = box
 
-    def reason(self, status: Status, out: Any, i: int, x0: np.ndarray) -> tuple[str, float | None]:
+    def reason(self, status: Status, out: Any, i: int,
+               x0: np.ndarray) -> tuple[str, float | None]:
         """``(text, suggested lr or None)`` for start ``i``."""
-        gnorm, fun, k, x = float(out.grad_norm[i]), float(out.fun[i]), int(out.nit[i]), out.x[i]
-        stop, g = self.stop, self.g
-        if status == Status.CONVERGED:
-            if self.box is not None and np.any((x == self.box[:, 0]) | (x == self.box[:, 1])):
-                # the eps test compares the projected gradient there (optim/bounds.py)
-                g = f"at a bound, the projected gradient's {'size' if self.d == 1 else 'norm'}"
-            return f"converged: {g} = {_below(gnorm, stop.eps)} < eps = {stop.eps:g}", None
-        if status == Status.FTOL:
-            return f"converged: f changed by less than ftol = {stop.ftol:g} (relative)", None
-        if status == Status.FLAT:
-            return (f"stopped in a flat region: {g} = {gnorm:.3g} and the curvature are both "
-                    f"below eps = {stop.eps:g} at {_point(self.names, x)}, so f = {fun:.6g} "
-                    f"may be a plateau rather than a "
-                    f"{'maximum' if self.maximize else 'minimum'}: try another start"), None
-        if status == Status.MAX_ITER:
-            tail = f" ({g} = {gnorm:.3g} is still above eps = {stop.eps:g})" if stop.eps else ""
-            return f"stopped: reached max_iter = {stop.max_iter} iterations{tail}", None
-        if status == Status.TIME_LIMIT:
-            return f"stopped: the time limit of {stop.time_limit:g} s was reached", None
-        if status == Status.STALLED:
-            return (f"stopped: no step along the gradient improves f any more ({g} = "
-                    f"{gnorm:.3g}): the limit of floating-point precision, or a kink where f is "
-                    f"not differentiable"), None
-        if status == Status.NO_GRADIENT:
-            return ("stopped: the gradient is not defined at this point (a kink, or a point "
-                    "where the derivative's formula divides by zero)"), None
-        if status == Status.STOPPED:
-            return f"stopped: {self.detail or 'stopped by a callback'}", None
-        if status == Status.END_OF_DATA:
-            return "stopped: the data ran out", None
+        fun, k, x = float(out.fun[i]), int(out.nit[i]), out.x[i]
         if status == Status.UNBOUNDED:
             return self._unbounded(fun, k, x), None
         if status == Status.UNDEFINED:
             return self._undefined(k, x)
         if status == Status.DIVERGED:
-            if int(out.diverged_step[i]) == 0:
-                return (f"diverged at step 0: f = {fun:.3g} at the start "
-                        f"{_point(self.names, x)}, beyond the floating-point range; start "
-                        f"closer to where f is moderate"), None
-            return self._diverged(fun, int(out.diverged_step[i]), x0)
-        return str(status), None
+            return self._diverged(fun, int(out.diverged_step[i]), x0, x)
+        return self._stopped(status, float(out.grad_norm[i]), fun, x), None
+
+    def _stopped(self, status: Status, gnorm: float, fun: float, x: np.ndarray) -> str:
+        """The reasons of runs that did not fail."""
+        stop, g = self.stop, self.g
+        if status == Status.CONVERGED:
+            assert stop.eps is not None  # only the eps test converges
+            if self.box is not None and np.any((x == self.box[:, 0]) | (x == self.box[:, 1])):
+                # the eps test compares the projected gradient there (optim/bounds.py)
+                g = f"at a bound, the projected gradient's {'size' if self.d == 1 else 'norm'}"
+            return f"converged: {g} = {_below(gnorm, stop.eps)} < eps = {stop.eps:g}"
+        if status == Status.FTOL:
+            return f"converged: f changed by less than ftol = {stop.ftol:g} (relative)"
+        if status == Status.FLAT:
+            return (f"stopped in a flat region: {g} = {gnorm:.3g} and the curvature are both "
+                    f"below eps = {stop.eps:g} at {_point(self.names, x)}, so f = {fun:.6g} "
+                    f"may be a plateau rather than a "
+                    f"{'maximum' if self.maximize else 'minimum'}: try another start")
+        if status == Status.MAX_ITER:
+            tail = f" ({g} = {gnorm:.3g} is still above eps = {stop.eps:g})" if stop.eps else ""
+            return f"stopped: reached max_iter = {stop.max_iter} iterations{tail}"
+        if status == Status.STALLED:
+            return (f"stopped: no step along the gradient improves f any more ({g} = "
+                    f"{gnorm:.3g}): the limit of floating-point precision, or a kink where f is "
+                    f"not differentiable")
+        return self._limits.get(status, str(status)).format(self=self, stop=stop)
+
+    #: reasons that need nothing but the settings
+    _limits = {
+        Status.TIME_LIMIT: "stopped: the time limit of {stop.time_limit:g} s was reached",
+        Status.NO_GRADIENT: "stopped: the gradient is not defined at this point (a kink, or a "
+                            "point where the derivative's formula divides by zero)",
+        Status.STOPPED: "stopped: {self.detail}",
+        Status.END_OF_DATA: "stopped: the data ran out",
+    }
 
     def _unbounded(self, fun: float, k: int, x: np.ndarray) -> str:
         up = self.maximize
@@ -493,7 +503,12 @@ class _Why:
         except Exception:  # noqa: BLE001 - only a detail of the message
             return None
 
-    def _diverged(self, fun: float, step: int, x0: np.ndarray) -> tuple[str, float | None]:
+    def _diverged(self, fun: float, step: int, x0: np.ndarray,
+                  x: np.ndarray) -> tuple[str, float | None]:
+        if step == 0:
+            return (f"diverged at step 0: f = {fun:.3g} at the start {_point(self.names, x)}, "
+                    f"beyond the floating-point range; start closer to where f is "
+                    f"moderate"), None
         what = f"f = {fun:.3g}" if math.isfinite(fun) else "the values became infinite or NaN"
         msg = f"diverged at step {step}: {what}"
         lr = getattr(self.stepper, "lr", float("nan"))

@@ -95,7 +95,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
 
 def _digest(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).reshape(-1).view(np.uint8)).hexdigest() \
+    return hashlib.sha256(np.ascontiguousarray(a).reshape(-1).view(np.uint8).data).hexdigest() \
         if a.size else hashlib.sha256(b"").hexdigest()
 
 
@@ -152,7 +152,8 @@ def save(path: str | os.PathLike, meta: dict[str, Any], arrays: dict[str, np.nda
     atomic_write_bytes(path, dumps(meta, arrays, kind))
 
 
-def load(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def load(path: str | os.PathLike,
+         kind: str | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and verify a gdlab file; returns ``(meta, arrays)``."""
     name = str(path)
     try:
@@ -196,7 +197,8 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> np.ndar
             raise _Refused(f"{label} is shorter than its shape {tuple(shape)} says "
                            f"(truncated or damaged)")
         buf = bytearray(nbytes)
-        got = f.readinto(buf) if nbytes else 0
+        # typeshed types ZipFile.open() as IO[bytes]; it returns a ZipExtFile, which has readinto
+        got = f.readinto(buf) if nbytes else 0  # type: ignore[attr-defined]
         if got != nbytes or f.read(1):  # reading to the end checks the zip CRC-32
             raise _Refused(f"{label} does not have the length its shape says (damaged)")
     a = np.frombuffer(buf, dtype=dtype, count=count)
@@ -246,46 +248,8 @@ def loads(raw: bytes, name: str = "<bytes>", kind: str | None = None
 
 def _loads(raw: bytes, kind: str | None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-        entries: dict[str, zipfile.ZipInfo] = {}
-        for info in zf.infolist():
-            fname = info.filename
-            if not fname.endswith(".npy"):
-                raise _Refused(f"not a gdlab model file (it holds {fname!r}, which is not a "
-                               f"NumPy array)")
-            key = fname[:-4]
-            if key in entries:
-                raise _Refused(f"the archive holds {fname!r} twice (edited or damaged)")
-            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-                raise _Refused(f"{fname!r} is compressed or encrypted; gdlab files store "
-                               f"their entries as they are (not a gdlab file, or re-packed)")
-            if info.file_size != info.compress_size:
-                raise _Refused(f"the sizes recorded for {fname!r} disagree (damaged or "
-                               f"edited)")
-            entries[key] = info
-        if _META not in entries:
-            raise _Refused("not a gdlab model file (no gdlab metadata)")
-        mi = entries[_META]
-        if mi.file_size > _MAX_META + _MAX_NPY_HEADER:
-            raise _Refused(f"the gdlab metadata is too large ({mi.file_size} bytes); "
-                           f"not a gdlab file or damaged")
-        blob = _read_npy(zf, mi, "the gdlab metadata")
-        if blob.dtype != np.uint8 or blob.ndim != 1:
-            raise _Refused("the gdlab metadata is damaged")
-        if blob.size > _MAX_META:
-            raise _Refused(f"the gdlab metadata is too large ({blob.size} bytes); "
-                           f"not a gdlab file or damaged")
-        try:
-            header = json.loads(blob.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise _Refused("the gdlab metadata is not valid JSON (edited or damaged)") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise _Refused("not a gdlab model file (foreign metadata)")
-        version = header.get("version")
-        if version != VERSION:
-            raise _Refused(f"format version {version!r} is not supported by this gdlab "
-                           f"(it reads version {VERSION}); use the gdlab that wrote it")
-        if kind is not None and header.get("kind") != kind:
-            raise _Refused(f"this is a {header.get('kind')!r} file, expected a {kind!r} file")
+        entries = _entries(zf)
+        header = _header(zf, entries, kind)
         specs = header.get("arrays")
         meta = header.get("meta")
         if not isinstance(specs, dict) or not isinstance(meta, dict):
@@ -297,24 +261,82 @@ def _loads(raw: bytes, kind: str | None) -> tuple[dict[str, Any], dict[str, np.n
         if not meta_ok:
             raise _Refused("the metadata does not match its recorded checksum (the file "
                            "was edited or damaged)")
-        checked = {k: _check_spec(k, spec) for k, spec in specs.items()}
-        names = set(entries) - {_META}
-        if names != set(specs):
-            extra = sorted(names - set(specs))
-            missing = sorted(set(specs) - names)
-            raise _Refused(f"the arrays in the file do not match its metadata (edited?): "
-                           f"unexpected {extra}, missing {missing}")
-        arrays = {}
-        for k, spec in specs.items():
-            dtype, shape = checked[k]
-            info = entries[k]
-            nbytes = dtype.itemsize * math.prod(shape)
-            if not nbytes <= info.file_size <= nbytes + _MAX_NPY_HEADER:
-                raise _Refused(f"array {k!r} does not have the size its metadata records "
-                               f"(edited or damaged)")
-            a = _read_npy(zf, info, f"array {k!r}")
-            if a.dtype.str != spec["dtype"] or a.shape != shape or _digest(a) != spec["sha256"]:
-                raise _Refused(f"array {k!r} does not match its recorded checksum (the file "
-                               f"was edited or damaged)")
-            arrays[k] = a
+        arrays = _read_arrays(zf, entries, specs)
     return meta, arrays
+
+
+def _entries(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The archive's entries by name (``.npy`` dropped), each stored as it is, once."""
+    entries: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        fname = info.filename
+        if not fname.endswith(".npy"):
+            raise _Refused(f"not a gdlab model file (it holds {fname!r}, which is not a "
+                           f"NumPy array)")
+        key = fname[:-4]
+        if key in entries:
+            raise _Refused(f"the archive holds {fname!r} twice (edited or damaged)")
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+            raise _Refused(f"{fname!r} is compressed or encrypted; gdlab files store "
+                           f"their entries as they are (not a gdlab file, or re-packed)")
+        if info.file_size != info.compress_size:
+            raise _Refused(f"the sizes recorded for {fname!r} disagree (damaged or "
+                           f"edited)")
+        entries[key] = info
+    return entries
+
+
+def _header(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo],
+            kind: str | None) -> dict[str, Any]:
+    """The decoded gdlab metadata entry, checked for format, version and kind."""
+    if _META not in entries:
+        raise _Refused("not a gdlab model file (no gdlab metadata)")
+    mi = entries[_META]
+    if mi.file_size > _MAX_META + _MAX_NPY_HEADER:
+        raise _Refused(f"the gdlab metadata is too large ({mi.file_size} bytes); "
+                       f"not a gdlab file or damaged")
+    blob = _read_npy(zf, mi, "the gdlab metadata")
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise _Refused("the gdlab metadata is damaged")
+    if blob.size > _MAX_META:
+        raise _Refused(f"the gdlab metadata is too large ({blob.size} bytes); "
+                       f"not a gdlab file or damaged")
+    try:
+        header = json.loads(blob.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise _Refused("the gdlab metadata is not valid JSON (edited or damaged)") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise _Refused("not a gdlab model file (foreign metadata)")
+    version = header.get("version")
+    if version != VERSION:
+        raise _Refused(f"format version {version!r} is not supported by this gdlab "
+                       f"(it reads version {VERSION}); use the gdlab that wrote it")
+    if kind is not None and header.get("kind") != kind:
+        raise _Refused(f"this is a {header.get('kind')!r} file, expected a {kind!r} file")
+    return header
+
+
+def _read_arrays(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo],
+                 specs: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The arrays the metadata lists, each checked against its size, dtype, shape and digest."""
+    checked = {k: _check_spec(k, spec) for k, spec in specs.items()}
+    names = set(entries) - {_META}
+    if names != set(specs):
+        extra = sorted(names - set(specs))
+        missing = sorted(set(specs) - names)
+        raise _Refused(f"the arrays in the file do not match its metadata (edited?): "
+                       f"unexpected {extra}, missing {missing}")
+    arrays = {}
+    for k, spec in specs.items():
+        dtype, shape = checked[k]
+        info = entries[k]
+        nbytes = dtype.itemsize * math.prod(shape)
+        if not nbytes <= info.file_size <= nbytes + _MAX_NPY_HEADER:
+            raise _Refused(f"array {k!r} does not have the size its metadata records "
+                           f"(edited or damaged)")
+        a = _read_npy(zf, info, f"array {k!r}")
+        if a.dtype.str != spec["dtype"] or a.shape != shape or _digest(a) != spec["sha256"]:
+            raise _Refused(f"array {k!r} does not match its recorded checksum (the file "
+                           f"was edited or damaged)")
+        arrays[k] = a
+    return arrays

@@ -219,7 +219,7 @@ class Result:
     grads: np.ndarray | None = None
     nits: np.ndarray | None = None
     reasons: list[str] = field(default_factory=list)
-    statuses: list[str] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
     diverged_steps: np.ndarray | None = None
     converged_all: np.ndarray | None = None
     best: int = 0
@@ -299,11 +299,13 @@ class Result:
         if self.lr_hint is not None:
             out["lr_hint"] = self.lr_hint
         if self.xs is not None:
+            funs, nits, conv = self.funs, self.nits, self.converged_all
+            assert funs is not None and nits is not None and conv is not None  # set with xs
             out["n_starts"] = self.n_starts
             out["best"] = int(self.best)
             out["starts"] = [
-                {"x": [num(v) for v in self.xs[i]], "fun": num(self.funs[i]),
-                 "nit": int(self.nits[i]), "converged": bool(self.converged_all[i]),
+                {"x": [num(v) for v in self.xs[i]], "fun": num(funs[i]),
+                 "nit": int(nits[i]), "converged": bool(conv[i]),
                  "status": self.statuses[i], "reason": self.reasons[i]}
                 for i in range(self.n_starts)]
         if history:
@@ -318,6 +320,7 @@ class Result:
                  f" converged: {self.converged}",
                  f" reason: {self.reason}"]
         if self.xs is not None:
+            assert self.converged_all is not None  # set with xs
             lines.append(f" starts: {self.n_starts} (best #{self.best}, "
                          f"{int(np.sum(self.converged_all))} converged)")
         return "Result(\n" + "\n".join(lines) + "\n)"

@@ -165,7 +165,7 @@ class _Epochs:
                 "no_improve": int(self.no_improve), "history_keys": list(self.history)}
         arrays = {"epochs_acc": np.array([self.acc_sum, self.best_value, self.best_seen],
                                          dtype=np.float64)}
-        for i, (k, v) in enumerate(self.history.items()):
+        for i, v in enumerate(self.history.values()):
             arrays[f"hist_{i}"] = np.asarray(v, dtype=np.float64).reshape(-1)
         return meta, arrays
 
@@ -263,6 +263,7 @@ class _Epochs:
 
     def save(self, x: np.ndarray, step: int) -> None:
         """Write the checkpoint of step ``step`` (``x``: the weights before its update)."""
+        assert self.checkpoint is not None  # called only when checkpointing
         ep_meta, arrays = self.state()
         arrays["params"] = x
         if self.best_params is not None:
@@ -305,36 +306,8 @@ def _resume(path: str, state: LoopState, cb: _Epochs, checkpoint_meta: dict | No
     x = state.x
     run = cb.run_meta
     try:
-        if meta.get("n_params", x.shape[1]) != x.shape[1] or arrays["params"].shape != x[0].shape:
-            raise ModelFileError(f"{path}: the checkpoint is for a model with "
-                                 f"{arrays['params'].size} parameters, this one has "
-                                 f"{x.shape[1]}")
-        if checkpoint_meta and meta.get("fingerprint") != checkpoint_meta.get("fingerprint"):
-            raise ModelFileError(f"{path}: the checkpoint was made with other settings or "
-                                 f"data; start afresh or use the same settings")
-        if meta.get("rule", run["rule"]) != run["rule"] or \
-                meta.get("opt_arrays", run["opt_arrays"]) != run["opt_arrays"]:
-            raise ModelFileError(f"{path}: the checkpoint was made with the optimizer "
-                                 f"{meta.get('rule')!r} ({', '.join(meta.get('opt_arrays', []))}), "
-                                 f"not {run['rule']!r} ({', '.join(run['opt_arrays'])}); "
-                                 f"resume with the same optimizer settings")
-        if meta.get("n_batches", run["n_batches"]) != run["n_batches"]:
-            raise ModelFileError(f"{path}: the checkpoint was made with "
-                                 f"{meta.get('n_batches')} batches per epoch, this data has "
-                                 f"{run['n_batches']}; its position in the data would be wrong")
-        if meta.get("initial_step", run["initial_step"]) != run["initial_step"]:
-            raise ModelFileError(f"{path}: the checkpoint was made with initial_step="
-                                 f"{meta.get('initial_step')}, not {run['initial_step']}")
-        if cb.best_params is not None and "best_params" not in arrays:
-            raise ModelFileError(f"{path}: the checkpoint was made without restore_best, so "
-                                 f"it has no best weights to restore; resume without it")
-        opt = {}
-        for k, shape in opt_shapes.items():
-            a = arrays[f"opt_{k}"]
-            if a.shape != shape:
-                raise ModelFileError(f"{path}: the optimizer state {k!r} has shape {a.shape}, "
-                                     f"expected {shape}")
-            opt[k] = a.astype(state.rule_state[k].dtype, copy=True)
+        _check_resumable(path, meta, arrays, x, cb, checkpoint_meta)
+        opt = _optimizer_arrays(path, arrays, state, opt_shapes)
         scalars = dict(meta["rule_scalars"])
         for k in arrays:
             if k.startswith("optf_"):
@@ -353,6 +326,48 @@ def _resume(path: str, state: LoopState, cb: _Epochs, checkpoint_meta: dict | No
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ModelFileError(f"{path}: the checkpoint is incomplete or inconsistent "
                              f"({type(e).__name__}: {e})") from None
+
+
+def _check_resumable(path: str, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                     x: np.ndarray, cb: _Epochs, checkpoint_meta: dict | None) -> None:
+    """Refuse a checkpoint made for another model, other settings or other data."""
+    run = cb.run_meta
+    if meta.get("n_params", x.shape[1]) != x.shape[1] or arrays["params"].shape != x[0].shape:
+        raise ModelFileError(f"{path}: the checkpoint is for a model with "
+                             f"{arrays['params'].size} parameters, this one has "
+                             f"{x.shape[1]}")
+    if checkpoint_meta and meta.get("fingerprint") != checkpoint_meta.get("fingerprint"):
+        raise ModelFileError(f"{path}: the checkpoint was made with other settings or "
+                             f"data; start afresh or use the same settings")
+    if meta.get("rule", run["rule"]) != run["rule"] or \
+            meta.get("opt_arrays", run["opt_arrays"]) != run["opt_arrays"]:
+        raise ModelFileError(f"{path}: the checkpoint was made with the optimizer "
+                             f"{meta.get('rule')!r} ({', '.join(meta.get('opt_arrays', []))}), "
+                             f"not {run['rule']!r} ({', '.join(run['opt_arrays'])}); "
+                             f"resume with the same optimizer settings")
+    if meta.get("n_batches", run["n_batches"]) != run["n_batches"]:
+        raise ModelFileError(f"{path}: the checkpoint was made with "
+                             f"{meta.get('n_batches')} batches per epoch, this data has "
+                             f"{run['n_batches']}; its position in the data would be wrong")
+    if meta.get("initial_step", run["initial_step"]) != run["initial_step"]:
+        raise ModelFileError(f"{path}: the checkpoint was made with initial_step="
+                             f"{meta.get('initial_step')}, not {run['initial_step']}")
+    if cb.best_params is not None and "best_params" not in arrays:
+        raise ModelFileError(f"{path}: the checkpoint was made without restore_best, so "
+                             f"it has no best weights to restore; resume without it")
+
+
+def _optimizer_arrays(path: str, arrays: dict[str, np.ndarray], state: LoopState,
+                      opt_shapes: dict[str, tuple]) -> dict[str, np.ndarray]:
+    """The optimizer's state arrays from the checkpoint, shape-checked, in the state's dtypes."""
+    opt = {}
+    for k, shape in opt_shapes.items():
+        a = arrays[f"opt_{k}"]
+        if a.shape != shape:
+            raise ModelFileError(f"{path}: the optimizer state {k!r} has shape {a.shape}, "
+                                 f"expected {shape}")
+        opt[k] = a.astype(state.rule_state[k].dtype, copy=True)
+    return opt
 
 
 def _segment_starts(epoch_step: int, first: int, n_batches: int, every: int) -> np.ndarray:

@@ -59,7 +59,7 @@ class RowCache:
     def read_into(self, start: int, X: np.ndarray, y: np.ndarray, source: str) -> None:
         """Rows ``start .. start + len(y) - 1`` into the C-contiguous ``X`` and ``y``."""
         for fh, out, width in ((self._files[0], X, self.n_features), (self._files[1], y, 1)):
-            view = memoryview(out).cast("B")
+            view = out.data.cast("B")
             if os.preadv(fh.fileno(), [view], start * width * out.itemsize) != view.nbytes:
                 raise DataError("the cache file of the scan is incomplete; open the stream "
                                 "again", file=source)
@@ -75,7 +75,7 @@ class RowCache:
 def _write_all(fh, a: np.ndarray) -> None:
     """Write the bytes of ``a``; an error (e.g. a full disk) raises OSError at once
     (``ndarray.tofile`` can lose the error of a buffered tail)."""
-    view = memoryview(a).cast("B")
+    view = a.data.cast("B")
     while len(view):
         n = fh.write(view)
         if not n:

@@ -34,6 +34,22 @@ def check_dtype(dtype) -> np.dtype:
 def select_columns(columns: list[str], target, features, file: str) -> tuple[list[str], str]:
     """Validate ``target``/``features`` against the file's columns; return (features, target)."""
     available = ", ".join(repr(c) for c in columns)
+    _check_target(columns, target, file, available)
+    if features is None:
+        features = [c for c in columns if c != target]
+        if not features:
+            raise DataError(f"no feature columns: the file has only the target column "
+                            f"{target!r}", file=file)
+    else:
+        features = _given_features(columns, target, features, file, available)
+    for c in features + [target]:
+        if columns.count(c) > 1:
+            raise DataError("the header names this column more than once", file=file, column=c)
+    return features, target
+
+
+def _check_target(columns: list[str], target, file: str, available: str) -> None:
+    """Refuse a missing target, one that is not a str, or one the file does not hold."""
     if target is None:
         raise ParameterError(f"{file}: name the target column (target=...); available "
                              f"columns: {available}")
@@ -42,31 +58,27 @@ def select_columns(columns: list[str], target, features, file: str) -> tuple[lis
     if target not in columns:
         raise DataError(f"target column not found; available columns: {available}",
                         file=file, column=target)
-    if features is None:
-        features = [c for c in columns if c != target]
-        if not features:
-            raise DataError(f"no feature columns: the file has only the target column "
-                            f"{target!r}", file=file)
-    else:
-        if isinstance(features, str):
-            features = [features]
-        features = list(features)
-        if not features:
-            raise ParameterError("features must name at least one column (or be None)")
-        for f in features:
-            if not isinstance(f, str):
-                raise ParameterError(f"feature names must be str, got {f!r}")
-            if f not in columns:
-                raise DataError(f"feature column not found; available columns: {available}",
-                                file=file, column=f)
-        if len(set(features)) != len(features):
-            raise ParameterError(f"features lists a column twice: {features}")
-        if target in features:
-            raise ParameterError(f"column {target!r} is both the target and a feature")
-    for c in features + [target]:
-        if columns.count(c) > 1:
-            raise DataError("the header names this column more than once", file=file, column=c)
-    return features, target
+
+
+def _given_features(columns: list[str], target: str, features, file: str,
+                    available: str) -> list[str]:
+    """The features the caller named, as a list, each a distinct column other than the target."""
+    if isinstance(features, str):
+        features = [features]
+    features = list(features)
+    if not features:
+        raise ParameterError("features must name at least one column (or be None)")
+    for f in features:
+        if not isinstance(f, str):
+            raise ParameterError(f"feature names must be str, got {f!r}")
+        if f not in columns:
+            raise DataError(f"feature column not found; available columns: {available}",
+                            file=file, column=f)
+    if len(set(features)) != len(features):
+        raise ParameterError(f"features lists a column twice: {features}")
+    if target in features:
+        raise ParameterError(f"column {target!r} is both the target and a feature")
+    return features
 
 
 def nonfinite_kind(v: float) -> str:

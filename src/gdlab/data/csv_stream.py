@@ -32,7 +32,8 @@ from ._files import check_dtype, check_path, select_columns
 from .standardize import RunningStats
 from .stream import ScannedStream
 
-_SCAN_BLOCK = 1 << 21          # bytes read per scan step: 2 MiB (pyarrow parses 1.2x slower at 1 MiB, no faster at 4)
+# bytes read per scan step: 2 MiB (pyarrow parses 1.2x slower at 1 MiB, no faster at 4)
+_SCAN_BLOCK = 1 << 21
 _MAX_LINE = 64 << 20           # refuse lines longer than this (bytes)
 _NL, _CR, _QUOTE = 10, 13, 34
 
@@ -95,7 +96,7 @@ class CSVStream(ScannedStream):
         self._bounds_cache: np.ndarray | None = None
         self._feature_stats: RunningStats | None = None
         self._target_stats: RunningStats | None = None
-        self._stamp = None
+        self._stamp: tuple[int, int] | None = None
         self.cache, self.cache_dir = check_cache_args(cache, cache_dir)
         if scan:
             self.scan()
@@ -136,7 +137,7 @@ class CSVStream(ScannedStream):
         return names, data_offset
 
     # -- pyarrow parsing --------------------------------------------------------
-    def _parse(self, data: bytes, selected: list[str] | None = None):
+    def _parse(self, data: bytes | memoryview, selected: list[str] | None = None):
         import pyarrow as pa
         import pyarrow.csv as pacsv
         if selected is None:
@@ -325,6 +326,7 @@ class CSVStream(ScannedStream):
         return self._bounds_cache
 
     def _read_file_chunk(self, k: int):
+        assert self._offsets is not None and self._bounds_cache is not None  # set by the scan
         a, b = int(self._offsets[k]), int(self._offsets[k + 1])
         with open(self.path, "rb") as f:
             f.seek(a)

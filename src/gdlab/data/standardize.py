@@ -107,7 +107,7 @@ class Standardizer:
     Store with :meth:`to_dict` / :meth:`from_dict` (plain lists, no pickle).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
@@ -170,6 +170,7 @@ class Standardizer:
     @property
     def n_features(self) -> int:
         self._check_fitted()
+        assert self.mean_ is not None
         return len(self.mean_)
 
     def _check_fitted(self):
@@ -200,6 +201,8 @@ class Standardizer:
     # -- storage ------------------------------------------------------------
     def to_dict(self) -> dict:
         self._check_fitted()
+        assert self.mean_ is not None and self.std_ is not None and self.scale_ is not None
+        assert self.feature_names_ is not None  # all four are set together by fit_stats
         return {"mean": self.mean_.tolist(), "std": self.std_.tolist(),
                 "scale": self.scale_.tolist(), "n_samples": self.n_samples_,
                 "feature_names": list(self.feature_names_)}

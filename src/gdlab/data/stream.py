@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -11,6 +11,9 @@ from . import _order
 from ._cache import RowCache
 from ._files import first_bad_cell
 from .standardize import RunningStats, Standardizer
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 class BatchStream:
@@ -114,6 +117,7 @@ class BatchStream:
         start = _order.check_int(start, "start", 0)
         self._check_ready()
         bounds = self._bounds()
+        it: Iterator[tuple[np.ndarray, np.ndarray]]
         if self.batch_size is None:
             it = (self._read_chunk(k) for k in range(start, len(bounds) - 1))
         else:
@@ -146,7 +150,8 @@ class BatchStream:
             stats.update(X)
         return stats
 
-    def target_stats(self) -> RunningStats:
+    def target_stats(self) -> RunningStats | None:
+        """Per-target count/mean/M2 (one pass over the chunks; ``None`` if there are none)."""
         stats = None
         for _, y in self.iter_chunks():
             y2 = y.reshape(len(y), -1)
@@ -180,6 +185,8 @@ class ArrayStream(BatchStream):
     ``validate=False`` skips the checks (one pass over X for non-finite values) for
     arrays the caller has already validated.
     """
+
+    n_samples: int  # known from the arrays
 
     def __init__(self, X, y, batch_size: int | None = None, shuffle: bool = True, seed: int = 0,
                  chunk_rows: int | None = None, buffer_chunks: int = 4, *,
@@ -235,8 +242,9 @@ class ScannedStream(BatchStream):
     """A file stream whose validating scan already computed the column statistics
     (``_feature_stats``, ``_target_stats``): they are handed out without another pass."""
 
-    _feature_stats: RunningStats
-    _target_stats: RunningStats
+    _feature_stats: RunningStats | None  # None until the scan
+    _target_stats: RunningStats | None
+    target_name: str  # a file stream always has a target column
     path: str
     columns: list[str]
 
@@ -308,10 +316,12 @@ class ScannedStream(BatchStream):
 
     def feature_stats(self) -> RunningStats:
         self._check_ready()
+        assert self._feature_stats is not None  # _check_ready scanned the file
         return self._feature_stats.copy()
 
     def target_stats(self) -> RunningStats:
         self._check_ready()
+        assert self._target_stats is not None  # _check_ready scanned the file
         return self._target_stats.copy()
 
 
@@ -324,7 +334,7 @@ class _Folder:
         from concurrent.futures import ThreadPoolExecutor
         self.fstats, self.tstats, self.cache = fstats, tstats, cache
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdlab-scan")
-        self._pending = None
+        self._pending: Future[None] | None = None
 
     def _fold(self, X: np.ndarray, y: np.ndarray) -> None:
         self.fstats.update(X)

@@ -27,8 +27,8 @@ Common hyper-parameters:
 The linear models take starting weights as scikit-learn's SGD estimators do:
 ``fit(X, y, coef_init=None, intercept_init=None)`` (shapes of ``coef_``/``intercept_``, for
 the original features; default zeros). A run that diverges keeps its last weights, says why
-in ``stop_reason_`` (``status_ == Status.DIVERGED``, which equals ``"diverged"``) and emits scikit-learn's
-``ConvergenceWarning``.
+in ``stop_reason_`` (``status_ == Status.DIVERGED``, which equals ``"diverged"``) and emits
+scikit-learn's ``ConvergenceWarning``.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ class _GDEstimator(BaseEstimator):
                 raise ValueError(f"`classes={np.unique(classes)!r}` is not the same as on the "
                                  f"first call to partial_fit, was: {self.classes_!r}")
             idx = np.searchsorted(self.classes_, y)
-            bad = (idx >= len(self.classes_)) | (self.classes_[np.minimum(idx, len(self.classes_) - 1)] != y)
+            n_classes = len(self.classes_)
+            bad = (idx >= n_classes) | (self.classes_[np.minimum(idx, n_classes - 1)] != y)
             if bad.any():
                 raise ValueError(f"y contains labels not seen in the first call: "
                                  f"{np.unique(y[bad])[:5]}")
@@ -194,7 +195,8 @@ class _GDEstimator(BaseEstimator):
                 self.params_ = self._init_from(coef_init, intercept_init, dtype)
             self._opt_state = None
             self.t_ = 0
-            self.history_ = {"loss": [], "val_loss": [], "val_score": [], "lr": [], "time": []}
+            self.history_: dict[str, list[float]] = {
+                "loss": [], "val_loss": [], "val_score": [], "lr": [], "time": []}
         # Full batch reads all rows every step: scale them once. Mini-batches are scaled as
         # they are drawn (the same numbers), so no scaled copy of the whole data is made.
         per_batch = self.scaler_ is not None and self.batch_size is not None
@@ -204,7 +206,10 @@ class _GDEstimator(BaseEstimator):
         validation = None
         if self.early_stopping and not partial:
             ti, vi = self._validation_split(len(Xs))
-            Xv = self.scaler_.transform(Xs[vi]).astype(dtype, copy=False) if per_batch else Xs[vi]
+            Xv = Xs[vi]
+            if per_batch:
+                assert self.scaler_ is not None  # (per_batch says so)
+                Xv = self.scaler_.transform(Xv).astype(dtype, copy=False)
             validation = (Xv, yt[vi].astype(dtype))
             Xs, yt = Xs[ti], yt[ti]
         stream = ArrayStream(Xs, yt.astype(dtype, copy=False), batch_size=self.batch_size,
@@ -304,7 +309,7 @@ class _GDEstimator(BaseEstimator):
             if not np.array_equal(self.classes_, np.arange(n_out)):
                 stream = _EncodedLabels(stream, self.classes_)
         elif self._multi_target_stream(stream):
-            n_out = stream.n_targets
+            n_out = getattr(stream, "n_targets", 1)  # (BatchStream itself has no n_targets)
         self.scaler_ = stream.fit_standardizer(apply=True) if self.standardize else None
         self.objective_ = self._make_loss(d, n_out)
         self.params_ = self.objective_.init_params(np.random.default_rng(self.seed), dtype=dtype)
@@ -366,9 +371,11 @@ class _GDEstimator(BaseEstimator):
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
             raise ValueError("coef_init and intercept_init must be finite")
         if self.scaler_ is not None:
+            mean, scale = self.scaler_.mean_, self.scaler_.scale_
+            assert mean is not None and scale is not None  # a fitted standardizer
             # x·c + b = x_s·(c·scale) + (b + mean·c) with x_s the standardized features
-            intercept = intercept + self.scaler_.mean_ @ coef
-            coef = coef * self.scaler_.scale_[:, None]
+            intercept = intercept + mean @ coef
+            coef = coef * scale[:, None]
         return coef, intercept
 
     def _pack_linear(self, coef: np.ndarray, intercept: np.ndarray,
@@ -403,6 +410,8 @@ class LinearRegression(RegressorMixin, _GDEstimator):
     norm) or ``"half_mse"`` (1/(2m)·Σ(h−y)², lecture 004). :meth:`closed_form` gives the
     least-squares reference (``np.linalg.lstsq``).
     """
+
+    intercept_: np.ndarray | float  # a float for one target, as scikit-learn
 
     def __init__(self, *, loss: str = "mse", fit_intercept: bool = True,
                  optimizer: Any = "sgd", lr: float = 0.1, schedule: Any = None,
@@ -464,6 +473,7 @@ class LinearRegression(RegressorMixin, _GDEstimator):
         intercept = np.array(v["intercept"], dtype=self.params_.dtype) if "intercept" in v \
             else np.zeros(coef.shape[1] if coef.ndim == 2 else 1, dtype=coef.dtype)
         if self.scaler_ is not None:
+            assert self.scaler_.scale_ is not None and self.scaler_.mean_ is not None  # fitted
             scale = self.scaler_.scale_.astype(coef.dtype)
             mean = self.scaler_.mean_.astype(coef.dtype)
             coef = coef / (scale[:, None] if coef.ndim == 2 else scale)
@@ -627,6 +637,7 @@ class SoftmaxRegression(_LinearClassifierBase):
         coef = np.array(v["coef"])               # (d, K)
         intercept = np.array(v.get("intercept", np.zeros(coef.shape[1])))
         if self.scaler_ is not None:
+            assert self.scaler_.scale_ is not None and self.scaler_.mean_ is not None  # fitted
             coef = coef / self.scaler_.scale_[:, None]
             intercept = intercept - self.scaler_.mean_ @ coef
         self.coef_ = coef.T.astype(self.params_.dtype)

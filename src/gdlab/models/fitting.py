@@ -87,6 +87,7 @@ def fit_data(source: Any, target: str | None = None, *, features: list[str] | No
         stream = open_stream(source, target, features=features,
                              batch_size=params.get("batch_size", file_batch_size), seed=seed)
         names, target_name = list(stream.feature_names), stream.target_name
+        assert stream.n_samples is not None  # a file stream opened with its scan
         n_rows, n_feat = int(stream.n_samples), int(stream.n_features)
         probe = [y for _, (_, y) in zip(range(4), stream.iter_chunks())]
         y_probe = np.concatenate(probe)

@@ -82,7 +82,6 @@ def _n_outputs(est: Any) -> int:
 
 def load_model(path: str) -> tuple[Any, dict[str, Any]]:
     """Read an estimator saved by :func:`save_model`; returns ``(estimator, meta)``."""
-    from ..data.standardize import Standardizer
     from .estimators import ESTIMATORS
 
     meta, arrays = persist.load(path, kind="model")
@@ -92,15 +91,7 @@ def load_model(path: str) -> tuple[Any, dict[str, Any]]:
         raise ModelFileError(f"{path}: unknown model class {name!r}")
     cls = by_name[name]
     try:
-        params = dict(meta["params"])
-        for k, v in list(params.items()):
-            if isinstance(v, dict) and "__config__" in v:
-                params[k] = v["__config__"].get("name")
-        if "hidden_layer_sizes" in params and isinstance(params["hidden_layer_sizes"], list):
-            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-        if isinstance(params.get("optimizer_options"), dict) and "betas" in params["optimizer_options"]:
-            params["optimizer_options"]["betas"] = tuple(params["optimizer_options"]["betas"])
-        est = cls(**params)
+        est = cls(**_constructor_params(meta["params"]))
         d = int(meta["n_features_in"])
         k = int(meta["n_outputs"])
         dtype = np.dtype(meta["dtype"])
@@ -112,19 +103,8 @@ def load_model(path: str) -> tuple[Any, dict[str, Any]]:
             raise ModelFileError(f"{path}: the parameters do not fit a {name} with {d} features")
         est.params_ = p.copy()
         est.n_features_in_ = d
-        if meta.get("feature_names_in"):
-            est.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
-            if len(est.feature_names_in_) != d:
-                raise ValueError("feature names")
-        est.scaler_ = Standardizer.from_dict(meta["scaler"]) if meta.get("scaler") else None
-        if est.scaler_ is not None and est.scaler_.n_features != d:
-            raise ValueError("scaler size")
-        if "classes" in arrays:
-            est.classes_ = arrays["classes"].copy()
-        elif "classes_text" in meta:
-            est.classes_ = np.asarray(meta["classes_text"], dtype=object)
-        if hasattr(est, "classes_") and len(est.classes_) != k:
-            raise ValueError("classes")
+        _restore_inputs(est, meta, d)
+        _restore_classes(est, meta, arrays, k)
         est.history_ = {kk: [float(v) for v in vals] for kk, vals in meta["history"].items()}
         est.n_iter_ = int(meta["n_iter"])
         est.stop_reason_ = str(meta.get("stop_reason", ""))
@@ -137,3 +117,41 @@ def load_model(path: str) -> tuple[Any, dict[str, Any]]:
         raise ModelFileError(f"{path}: the model description is inconsistent "
                              f"({type(e).__name__}: {e})") from None
     return est, meta
+
+
+def _constructor_params(stored: dict[str, Any]) -> dict[str, Any]:
+    """The stored hyper-parameters as the constructor takes them (names, tuples)."""
+    params = dict(stored)
+    for k, v in list(params.items()):
+        if isinstance(v, dict) and "__config__" in v:
+            params[k] = v["__config__"].get("name")
+    if "hidden_layer_sizes" in params and isinstance(params["hidden_layer_sizes"], list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    options = params.get("optimizer_options")
+    if isinstance(options, dict) and "betas" in options:
+        options["betas"] = tuple(options["betas"])
+    return params
+
+
+def _restore_inputs(est: Any, meta: dict[str, Any], d: int) -> None:
+    """Set the feature names and the standardizer, each checked against ``d`` features."""
+    from ..data.standardize import Standardizer
+
+    if meta.get("feature_names_in"):
+        est.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+        if len(est.feature_names_in_) != d:
+            raise ValueError("feature names")
+    est.scaler_ = Standardizer.from_dict(meta["scaler"]) if meta.get("scaler") else None
+    if est.scaler_ is not None and est.scaler_.n_features != d:
+        raise ValueError("scaler size")
+
+
+def _restore_classes(est: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                     k: int) -> None:
+    """Set the class labels (numbers from the arrays, text from the metadata), if any."""
+    if "classes" in arrays:
+        est.classes_ = arrays["classes"].copy()
+    elif "classes_text" in meta:
+        est.classes_ = np.asarray(meta["classes_text"], dtype=object)
+    if hasattr(est, "classes_") and len(est.classes_) != k:
+        raise ValueError("classes")

@@ -439,7 +439,7 @@ class SoftmaxLoss(_LinearClassifierLoss):
         self.fit_intercept = checks.flag("fit_intercept", fit_intercept)
         self.l2 = checks.number("l2", l2, low=0)
         d, K = self.n_features, self.n_classes
-        layout = [("coef", (d, K))]
+        layout: list[tuple[str, tuple[int, ...]]] = [("coef", (d, K))]
         if self.fit_intercept:
             layout.append(("intercept", (K,)))
         self._set_layout(layout)

@@ -90,8 +90,8 @@ class MLPLoss(ModelLoss):
     def __init__(self, layer_sizes: Sequence[int], activation: str = "relu",
                  task: str = "classification", l2: float = 0.0):
         if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
-            raise ParameterError(f"layer_sizes must be a list of integers such as [n_in, 64, n_out], "
-                                 f"got {layer_sizes!r}")
+            raise ParameterError("layer_sizes must be a list of integers such as "
+                                 f"[n_in, 64, n_out], got {layer_sizes!r}")
         if len(layer_sizes) < 2:
             raise ParameterError("layer_sizes needs at least the input and output sizes, "
                                  f"got {list(layer_sizes)}")
@@ -110,15 +110,17 @@ class MLPLoss(ModelLoss):
         self.n_outputs = sizes[-1]
         self.n_layers = len(sizes) - 1
         self._act = ACTIVATIONS[act]
-        layout = [(f"W{l + 1}", (sizes[l], sizes[l + 1])) for l in range(self.n_layers)]
-        layout += [(f"b{l + 1}", (sizes[l + 1],)) for l in range(self.n_layers)]
-        order = [name for l in range(self.n_layers) for name in (f"W{l + 1}", f"b{l + 1}")]
+        layers = range(self.n_layers)
+        layout: list[tuple[str, tuple[int, ...]]] = [
+            (f"W{layer + 1}", (sizes[layer], sizes[layer + 1])) for layer in layers]
+        layout += [(f"b{layer + 1}", (sizes[layer + 1],)) for layer in layers]
+        order = [name for layer in layers for name in (f"W{layer + 1}", f"b{layer + 1}")]
         self._set_layout(layout, order)
-        n_w = sum(sizes[l] * sizes[l + 1] for l in range(self.n_layers))
+        n_w = sum(sizes[layer] * sizes[layer + 1] for layer in layers)
         self.penalized = slice(0, n_w)
         # (offset, shape) of each weight and bias, for fast slicing
-        self._w_slices = [self._offsets[f"W{l + 1}"] for l in range(self.n_layers)]
-        self._b_slices = [self._offsets[f"b{l + 1}"] for l in range(self.n_layers)]
+        self._w_slices = [self._offsets[f"W{layer + 1}"] for layer in layers]
+        self._b_slices = [self._offsets[f"b{layer + 1}"] for layer in layers]
         self._local = threading.local()
 
     def __repr__(self) -> str:
@@ -145,16 +147,16 @@ class MLPLoss(ModelLoss):
     def layers(self, params) -> list[tuple[np.ndarray, np.ndarray]]:
         """[(W1, b1), (W2, b2), …] as views into ``params``."""
         v = self.views(params)
-        return [(v[f"W{l + 1}"], v[f"b{l + 1}"]) for l in range(self.n_layers)]
+        return [(v[f"W{layer + 1}"], v[f"b{layer + 1}"]) for layer in range(self.n_layers)]
 
     def init_bounds(self) -> list[float]:
         """The uniform init bound r of each weight matrix (see the class docstring)."""
         bounds = []
-        for l in range(self.n_layers):
-            fan_in, fan_out = self.layer_sizes[l], self.layer_sizes[l + 1]
+        for layer in range(self.n_layers):
+            fan_in, fan_out = self.layer_sizes[layer], self.layer_sizes[layer + 1]
             # He for layers that feed a ReLU; the output layer feeds softmax or nothing, so
             # Glorot keeps the first logits small (initial loss near log(K))
-            if self.activation == "relu" and l < self.n_layers - 1:
+            if self.activation == "relu" and layer < self.n_layers - 1:
                 bounds.append(math.sqrt(6.0 / fan_in))
             else:
                 bounds.append(math.sqrt(6.0 / (fan_in + fan_out)))
@@ -192,10 +194,10 @@ class MLPLoss(ModelLoss):
         a = X
         last = self.n_layers - 1
         act = self._act.inplace
-        for l, (W, b) in enumerate(layers):
-            z = np.matmul(a, W, out=acts[l])
+        for layer, (W, b) in enumerate(layers):
+            z = np.matmul(a, W, out=acts[layer])
             z += b
-            if l < last:
+            if layer < last:
                 act(z)
             a = z
         return acts
@@ -222,15 +224,15 @@ class MLPLoss(ModelLoss):
             L = _softmax_xent_inplace(out, kind, Y, n)
         delta = out
         backward = self._act.backward
-        for l in range(self.n_layers - 1, -1, -1):
-            gW, gb = glayers[l]
-            a_prev = X if l == 0 else acts[l - 1]
+        for layer in range(self.n_layers - 1, -1, -1):
+            gW, gb = glayers[layer]
+            a_prev = X if layer == 0 else acts[layer - 1]
             np.matmul(a_prev.T, delta, out=gW)
             # Σᵢ δ_l,i as a BLAS product: ~3x as fast as np.sum(delta, axis=0) on a batch
             np.matmul(ones, delta, out=gb)
-            if l > 0:
-                W = layers[l][0]
-                d_prev = np.matmul(delta, W.T, out=dbufs[l - 1])
+            if layer > 0:
+                W = layers[layer][0]
+                d_prev = np.matmul(delta, W.T, out=dbufs[layer - 1])
                 backward(d_prev, a_prev)      # ⊙ f'(z_{l−1}); destroys a_prev
                 delta = d_prev
         return self._penalized(p, g, L)

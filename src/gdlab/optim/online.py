@@ -144,4 +144,5 @@ def make_sweep(loss: Any, rule: Any, *, required: bool = False) -> SGDSweep | No
         if required:
             raise ParameterError(why)
         return None
+    assert kind is not None  # (else why says so)
     return SGDSweep(loss, rule, kind)

@@ -59,6 +59,7 @@ class Rule(Stepper):
         raise NotImplementedError
 
     def update(self, x: np.ndarray, ev: Evaluation, state: State, ctx: StepContext) -> None:
+        assert ev.g is not None  # Stepper.evaluate always returns the gradient
         # an overflow here shows as a non-finite point at the next evaluation: "diverged"
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self.step(x, ev.g, state, ctx.lr)
@@ -106,7 +107,8 @@ class SGD(Rule):
     .. math::
         g &\leftarrow g_t + \lambda\theta \\
         b_t &\leftarrow \begin{cases} g & t = 1 \\ \mu b_{t-1} + (1-\tau) g & t > 1\end{cases} \\
-        g &\leftarrow \begin{cases} g + \mu b_t & \text{nesterov} \\ b_t & \text{otherwise}\end{cases}
+        g &\leftarrow \begin{cases} g + \mu b_t & \text{nesterov} \\
+                                   b_t & \text{otherwise}\end{cases}
            \quad(\text{when } \mu \ne 0) \\
         \theta &\leftarrow \theta - \gamma g
 
@@ -161,7 +163,8 @@ class Adam(Rule):
     As ``torch.optim.Adam`` / ``torch.optim.AdamW``:
 
     .. math::
-        \theta &\leftarrow \theta(1 - \gamma\lambda) \quad\text{(decoupled, AdamW)} \quad\text{or}\quad
+        \theta &\leftarrow \theta(1 - \gamma\lambda) \quad\text{(decoupled, AdamW)}
+            \quad\text{or}\quad
         g \leftarrow g_t + \lambda\theta \quad\text{(Adam)} \\
         m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1) g \\
         v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2) g^2 \\
@@ -184,7 +187,7 @@ class Adam(Rule):
         self.amsgrad = bool(amsgrad)
         self.maximize = bool(maximize)
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> State:
         state: State = {"step": 0, "exp_avg": np.zeros_like(params),
                         "exp_avg_sq": np.zeros_like(params)}
         if self.amsgrad:
@@ -246,7 +249,8 @@ class RMSprop(Rule):
         g &\leftarrow g_t + \lambda\theta \\
         v_t &\leftarrow \alpha v_{t-1} + (1-\alpha) g^2 \\
         \bar g_t &\leftarrow \alpha \bar g_{t-1} + (1-\alpha) g \quad\text{(centered)} \\
-        d &\leftarrow \sqrt{v_t - \bar g_t^2} + \epsilon \quad\text{(centered; else } \sqrt{v_t}+\epsilon) \\
+        d &\leftarrow \sqrt{v_t - \bar g_t^2} + \epsilon
+            \quad\text{(centered; else } \sqrt{v_t}+\epsilon) \\
         b_t &\leftarrow \mu b_{t-1} + g/d, \quad \theta \leftarrow \theta - \gamma b_t
         \quad\text{(momentum } \mu>0\text{; else } \theta \leftarrow \theta - \gamma g/d)
     """
@@ -265,7 +269,7 @@ class RMSprop(Rule):
         self.centered = bool(centered)
         self.maximize = bool(maximize)
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> State:
         state: State = {"step": 0, "square_avg": np.zeros_like(params)}
         if self.momentum > 0:
             state["momentum_buffer"] = np.zeros_like(params)
@@ -332,7 +336,7 @@ class Adagrad(Rule):
         self.eps = checks.number("eps", eps, low=0)
         self.maximize = bool(maximize)
 
-    def init(self, params):
+    def init(self, params: np.ndarray) -> State:
         return {"step": 0, "sum": np.full_like(params, self.initial_accumulator_value)}
 
     def step(self, params, grad, state, lr):
@@ -457,7 +461,7 @@ def make_rule(optimizer: str | Rule | None, lr: float | None = None, maximize: b
     return cls(**kwargs)
 
 
-def check_options(name: str, cls: type, options: dict[str, Any]) -> None:
+def check_options(name: str, cls: type[Rule], options: dict[str, Any]) -> None:
     """Refuse options that optimizer ``name`` (class ``cls``) does not have, saying which
     it has and which one was probably meant."""
     allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}

@@ -4,16 +4,22 @@ A schedule is a small object with ``lr(t, base_lr) -> float``. Each matches the
 PyTorch scheduler of the same idea when ``scheduler.step()`` is called once
 after every ``optimizer.step()``:
 
-=================  ========================================================  ==============================
-name               :math:`\gamma_t`                                          PyTorch
-=================  ========================================================  ==============================
-``constant``       :math:`\gamma_0`                                          (none)
-``step``           :math:`\gamma_0\,\text{gamma}^{\lfloor t/\text{step\_size}\rfloor}`     ``StepLR``
-``exponential``    :math:`\gamma_0\,\text{gamma}^{t}`                        ``ExponentialLR``
-``inverse_time``   :math:`\gamma_0 / (1 + \text{decay}\,t)`                 ``LambdaLR(lambda t: 1/(1+decay*t))``
-``cosine``         :math:`\eta_{min} + (\gamma_0-\eta_{min})(1+\cos(\pi t/T))/2`   ``CosineAnnealingLR`` (see below)
-``warmup``         :math:`\gamma_0\,(s + (e-s)\min(t, n)/n)`                 ``LinearLR(start_factor=s, end_factor=e, total_iters=n)``
-=================  ========================================================  ==============================
+name: :math:`\gamma_t` (PyTorch)
+
+``constant``
+    :math:`\gamma_0` (none)
+``step``
+    :math:`\gamma_0\,\text{gamma}^{\lfloor t/\text{step\_size}\rfloor}` (``StepLR``)
+``exponential``
+    :math:`\gamma_0\,\text{gamma}^{t}` (``ExponentialLR``)
+``inverse_time``
+    :math:`\gamma_0 / (1 + \text{decay}\,t)` (``LambdaLR(lambda t: 1/(1+decay*t))``)
+``cosine``
+    :math:`\eta_{min} + (\gamma_0-\eta_{min})(1+\cos(\pi t/T))/2`
+    (``CosineAnnealingLR``, see below)
+``warmup``
+    :math:`\gamma_0\,(s + (e-s)\min(t, n)/n)`
+    (``LinearLR(start_factor=s, end_factor=e, total_iters=n)``)
 
 PyTorch's ``CosineAnnealingLR`` keeps following the cosine past ``T_max`` (it rises
 again, period ``2 T_max``); ``cosine`` does the same, so trajectories agree.
@@ -116,7 +122,8 @@ class Cosine(Schedule):
         self.eta_min = checks.number("eta_min", eta_min, low=0)
 
     def lr(self, t, base_lr):
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+        cos = math.cos(math.pi * t / self.T_max)
+        return self.eta_min + (base_lr - self.eta_min) * (1 + cos) / 2
 
 
 class Warmup(Schedule):

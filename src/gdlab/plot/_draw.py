@@ -83,7 +83,7 @@ def _contour(fig: Any, ax: Any, F: _Fn, window: np.ndarray, names: Sequence[str]
         lev = (np.asarray(levels, dtype=float) if given
                else np.logspace(math.log10(lo), math.log10(hi), int(n_levels)))
         lev = np.unique(lev[lev > 0])
-        norm = mcolors.LogNorm(vmin=lev[0], vmax=lev[-1])
+        norm: mcolors.Normalize | None = mcolors.LogNorm(vmin=lev[0], vmax=lev[-1])
         cs = ax.contourf(X, Y, D, levels=lev, norm=norm, cmap=cmap, extend="both", alpha=alpha)
         ax.contour(X, Y, D, levels=lev[::3], norm=norm, colors="k", linewidths=0.5, alpha=0.35)
         fm = f"{zmin:.4g}" if tf is None or zmin != tf.fmin else f"{tf.fmin:.4g}"

@@ -43,25 +43,8 @@ def _wrap_callable(f: Callable, d: int | None, probe: np.ndarray | None) -> Call
     """Values of a Python callable on ``(n, d)`` points: vectorized when it gives the same
     numbers as point-by-point calls on a few probe points, point by point otherwise."""
 
-    def one(row: np.ndarray) -> float:
-        try:
-            with np.errstate(all="ignore"):
-                v = f(float(row[0])) if len(row) == 1 else f(row)
-        except (TypeError, IndexError):
-            try:
-                with np.errstate(all="ignore"):
-                    v = f(row)
-            except Exception:
-                return math.nan
-        except Exception:
-            return math.nan
-        try:
-            return float(np.asarray(v, dtype=float).reshape(-1)[0]) if np.size(v) == 1 else math.nan
-        except (TypeError, ValueError):
-            return math.nan
-
     def rowwise(X: np.ndarray) -> np.ndarray:
-        return np.array([one(r) for r in np.asarray(X, dtype=float)], dtype=float)
+        return np.array([_point_value(f, r) for r in np.asarray(X, dtype=float)], dtype=float)
 
     if d is None or probe is None or len(probe) < 2:
         return rowwise
@@ -71,29 +54,61 @@ def _wrap_callable(f: Callable, d: int | None, probe: np.ndarray | None) -> Call
     if d == 1:
         tries.insert(0, lambda X: f(X[:, 0]))
     for attempt in tries:
+        if _agrees(attempt, P, expected):
+            return _vectorized(attempt, rowwise)
+    return rowwise
+
+
+def _point_value(f: Callable, row: np.ndarray) -> float:
+    """``f`` at one point (a float for one variable, else the row; the row if the float
+    fails), NaN where the call fails or does not give one number."""
+    try:
+        with np.errstate(all="ignore"):
+            v = f(float(row[0])) if len(row) == 1 else f(row)
+    except (TypeError, IndexError):
         try:
             with np.errstate(all="ignore"):
-                got = np.asarray(attempt(P), dtype=float)
+                v = f(row)
         except Exception:
-            continue
-        if got.size != len(P):
-            continue
-        got = got.reshape(-1)
-        # the same numbers point by point, or numbers where point-by-point calls failed
-        if np.allclose(got, expected, equal_nan=True, rtol=1e-9, atol=1e-12) or (
-                np.all(np.isnan(expected)) and np.isfinite(got).any()):
-            def vec(X: np.ndarray, attempt: Callable = attempt) -> np.ndarray:
-                X = np.asarray(X, dtype=float)
-                try:
-                    with np.errstate(all="ignore"):
-                        out = np.asarray(attempt(X), dtype=float).reshape(-1)
-                    if out.size == len(X):
-                        return out
-                except Exception:
-                    pass
-                return rowwise(X)
-            return vec
-    return rowwise
+            return math.nan
+    except Exception:
+        return math.nan
+    try:
+        return float(np.asarray(v, dtype=float).reshape(-1)[0]) if np.size(v) == 1 else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _agrees(attempt: Callable, P: np.ndarray, expected: np.ndarray) -> bool:
+    """Whether ``attempt`` on the probe points ``P`` gives one number per point, the same
+    as point by point (``expected``), or numbers where point-by-point calls failed."""
+    try:
+        with np.errstate(all="ignore"):
+            got = np.asarray(attempt(P), dtype=float)
+    except Exception:
+        return False
+    if got.size != len(P):
+        return False
+    got = got.reshape(-1)
+    return bool(np.allclose(got, expected, equal_nan=True, rtol=1e-9, atol=1e-12) or (
+        np.all(np.isnan(expected)) and np.isfinite(got).any()))
+
+
+def _vectorized(attempt: Callable, rowwise: Callable) -> Callable:
+    """``attempt`` on all the points at once; ``rowwise`` where that fails."""
+
+    def vec(X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        try:
+            with np.errstate(all="ignore"):
+                out = np.asarray(attempt(X), dtype=float).reshape(-1)
+            if out.size == len(X):
+                return out
+        except Exception:
+            pass
+        return rowwise(X)
+
+    return vec
 
 
 def _resolve(f: Any, d: int | None = None, probe: np.ndarray | None = None) -> _Fn:
@@ -119,7 +134,7 @@ def _resolve(f: Any, d: int | None = None, probe: np.ndarray | None = None) -> _
         tf = fn.test_function
         text = f"{tf.title}: {_short(tf.formula, 60)}" if tf is not None else _short(fn.text)
         return _Fn(value, grad, text, fn.variables, tf, fn.n_vars)
-    if hasattr(f, "value") and callable(getattr(f, "value")):
+    if hasattr(f, "value") and callable(f.value):
         obj = f
 
         def value(X: np.ndarray) -> np.ndarray:

@@ -165,8 +165,8 @@ def _sane(run: _Run, scale_hint: float) -> int:
 def _window(runs: list[_Run], d: int, bounds: np.ndarray | None, focus: np.ndarray | None,
             converged: bool) -> np.ndarray:
     """``(d, 2)`` plot limits covering the drawn parts of the runs (and the function's domain)."""
-    pts = [r.P[: r.m] for r in runs if r.m > 0]
-    pts = np.concatenate(pts) if pts else np.zeros((1, d))
+    drawn = [r.P[: r.m] for r in runs if r.m > 0]
+    pts = np.concatenate(drawn) if drawn else np.zeros((1, d))
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     ext = hi - lo
     span = float(ext.max())

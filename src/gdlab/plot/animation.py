@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -23,8 +23,16 @@ from ._figure import (
     _style,
     _thin_line,
 )
-from ._fn import _fn_label, _var_names
-from ._runs import _compare_runs, _describe, _named_results, _next_coords, _outcome, _plot_coords
+from ._fn import _Fn, _fn_label, _var_names
+from ._runs import (
+    _compare_runs,
+    _describe,
+    _named_results,
+    _next_coords,
+    _outcome,
+    _plot_coords,
+    _Run,
+)
 
 
 def _write_gif(frames: list[np.ndarray], path: Any, fps: float, colors: Sequence[str] = ()) -> None:
@@ -44,7 +52,9 @@ def _write_gif(frames: list[np.ndarray], path: Any, fps: float, colors: Sequence
     last = Image.fromarray(frames[-1], "RGB")
     base = last.quantize(colors=255 - len(exact), method=Image.Quantize.MEDIANCUT,
                          dither=Image.Dither.NONE)
-    entries = base.getpalette()[: 3 * (255 - len(exact))]
+    base_palette = base.getpalette()
+    assert base_palette is not None  # a quantized image has a palette
+    entries = base_palette[: 3 * (255 - len(exact))]
     entries += [0] * (3 * (255 - len(exact)) - len(entries))
     pal = Image.new("P", (1, 1))
     black = 255 - len(exact) + exact.index([0, 0, 0])
@@ -55,6 +65,7 @@ def _write_gif(frames: list[np.ndarray], path: Any, fps: float, colors: Sequence
         a[a == 255] = black  # entry 255 (a second black) is kept for "unchanged"
         q.append(a)
     palette = pal.getpalette()
+    assert palette is not None  # set by putpalette above
     out, prev = [], None
     for a in q:
         if prev is not None:
@@ -80,13 +91,7 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
     the last one always included), so even a 100,000-step run makes a small file. Returns the
     figure in its last frame.
     """
-    if path is None:
-        raise ParameterError("animate_path needs path= (the .gif file to write)")
-    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)) \
-            or max_frames < 1:
-        raise ParameterError(f"max_frames must be a positive whole number, got {max_frames!r}")
-    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not 0 < fps <= 100:
-        raise ParameterError(f"fps must be a number from 1 to 100, got {fps!r}")
+    _check_animation(path, max_frames, fps)
     single = not isinstance(result_or_results, (Mapping, list, tuple))
     items = [("path", result_or_results)] if single else _named_results(result_or_results)
     runs, F, d, window = _compare_runs(items, f, None, PATH_COLOR if single else None)
@@ -100,6 +105,48 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
     fig = _figure()
     ax = fig.add_subplot()
     _style(ax)
+    coords = _background(fig, ax, runs, F, d, window, names, hfs, maximize, single)
+    artists = _path_artists(ax, runs, coords, "white" if d == 2 else "black")
+    escapes = _hidden_escapes(ax, runs, coords, hfs, F, d, single)
+    step_text = ax.text(0.02, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=11,
+                        bbox=dict(boxstyle="round", fc="white", alpha=0.85), zorder=10)
+    _legend_below(fig, ax)
+    if title is None:
+        title = (F.text if F.test_function is not None else _fn_label(F, ", ".join(names))) \
+            if F is not None else "gradient descent"
+    ax.set_title(title, fontsize=12)
+
+    thresholds = _frame_steps(runs, single, max_frames)
+    thin = [(_thin_line(len(Q), 1500), r.steps[: len(Q)]) for r, Q in zip(runs, coords)]
+    frame = _frame_setter(artists, coords, thin, escapes, step_text, thresholds)
+    moving = [a for trio in artists for a in trio] + [step_text] + \
+        [a for _, arts in escapes for a in arts]
+    images = _blit_frames(fig, ax, frame, len(thresholds), moving)
+    path = os.fspath(path)
+    buf = io.BytesIO()
+    _write_gif(images, buf, fps, [r.color for r in runs])
+    atomic_write_bytes(path, buf.getvalue())
+    fig.canvas.draw()
+    return fig
+
+
+def _check_animation(path: Any, max_frames: Any, fps: Any) -> None:
+    """Refuse a missing ``path``, a frame count that is not a positive whole number or an
+    ``fps`` outside 1..100."""
+    if path is None:
+        raise ParameterError("animate_path needs path= (the .gif file to write)")
+    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)) \
+            or max_frames < 1:
+        raise ParameterError(f"max_frames must be a positive whole number, got {max_frames!r}")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float, np.number)) or not 0 < fps <= 100:
+        raise ParameterError(f"fps must be a number from 1 to 100, got {fps!r}")
+
+
+def _background(fig: Any, ax: Any, runs: list[_Run], F: _Fn | None, d: int,
+                window: np.ndarray, names: Sequence[str], hfs: list, maximize: bool,
+                single: bool) -> list[np.ndarray]:
+    """Draw what does not move (contours or the curve, known minima); returns the runs'
+    points in plot coordinates."""
     if d == 2:
         if F is not None:
             _contour(fig, ax, F, window, names, maximize=maximize,
@@ -107,12 +154,15 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
         else:
             _plane_axes(ax, window, names)
         _known_minima(ax, F, window)
-        coords = [r.P[: r.m] for r in runs]
-    else:
-        coords = [_plot_coords(r, F, 1, hf) for r, hf in zip(runs, hfs)]
-        _curve(ax, F, window, names[0], np.concatenate([q[:, 1] for q in coords]),
-               color="#1f3b73" if single else "0.35")
-    edge = "white" if d == 2 else "black"
+        return [r.P[: r.m] for r in runs]
+    coords = [_plot_coords(r, F, 1, hf) for r, hf in zip(runs, hfs)]
+    _curve(ax, F, window, names[0], np.concatenate([q[:, 1] for q in coords]),
+           color="#1f3b73" if single else "0.35")
+    return coords
+
+
+def _path_artists(ax: Any, runs: list[_Run], coords: list[np.ndarray], edge: str) -> list:
+    """Each run's (line, dots, head), empty for now, and its start point, drawn."""
     artists = []
     for r, Q in zip(runs, coords):
         line, = ax.plot([], [], "-", color=r.color, lw=1.8, zorder=5, label=r.label)
@@ -121,6 +171,12 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
         if len(Q):
             ax.plot([Q[0, 0]], [Q[0, 1]], "o", ms=7, color=r.color, mec=edge, alpha=0.6, zorder=4)
         artists.append((line, dots, head))
+    return artists
+
+
+def _hidden_escapes(ax: Any, runs: list[_Run], coords: list[np.ndarray], hfs: list,
+                    F: _Fn | None, d: int, single: bool) -> list[tuple[int, list]]:
+    """The divergence marks of the diverged runs, drawn hidden: ``(last step, artists)``."""
     escapes = []
     for r, Q, hf in zip(runs, coords, hfs):
         if r.diverged:
@@ -131,25 +187,24 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
             for a in new:
                 a.set_visible(False)
             escapes.append((int(r.steps[r.m - 1]) if r.m else 0, new))
-    step_text = ax.text(0.02, 0.97, "", transform=ax.transAxes, ha="left", va="top", fontsize=11,
-                        bbox=dict(boxstyle="round", fc="white", alpha=0.85), zorder=10)
-    _legend_below(fig, ax)
-    if title is None:
-        title = (F.text if F.test_function is not None else _fn_label(F, ", ".join(names))) \
-            if F is not None else "gradient descent"
-    ax.set_title(title, fontsize=12)
+    return escapes
 
-    # frames: step thresholds (the last one always the final step drawn)
+
+def _frame_steps(runs: list[_Run], single: bool, max_frames: int) -> np.ndarray:
+    """The step shown by each frame (the last one always the final step drawn)."""
     ends = [int(r.steps[r.m - 1]) if r.m else 0 for r in runs]
     smax = max(ends) if ends else 0
     if single and runs[0].m:
         r = runs[0]
         pick = np.unique(np.linspace(0, r.m - 1, min(int(max_frames), r.m)).round().astype(int))
-        thresholds = r.steps[pick]
-    else:
-        thresholds = np.unique(np.linspace(0, smax, min(int(max_frames), smax + 1))
-                               .round().astype(int))
-    thin = [(_thin_line(len(Q), 1500), r.steps[: len(Q)]) for r, Q in zip(runs, coords)]
+        return r.steps[pick]
+    return np.unique(np.linspace(0, smax, min(int(max_frames), smax + 1)).round().astype(int))
+
+
+def _frame_setter(artists: list, coords: list[np.ndarray], thin: list,
+                  escapes: list[tuple[int, list]], step_text: Any,
+                  thresholds: np.ndarray) -> Callable[[int], list]:
+    """A function that sets the moving artists to frame ``j``."""
 
     def frame(j: int) -> list:
         t = thresholds[j]
@@ -170,11 +225,15 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
         step_text.set_text(f"step {int(t)}")
         return []
 
+    return frame
+
+
+def _blit_frames(fig: Any, ax: Any, frame: Callable[[int], list], n: int,
+                 moving: list) -> list[np.ndarray]:
+    """The RGB image of each of the ``n`` frames, by blitting the ``moving`` artists."""
     # lay the figure out once (with the last frame's text) and freeze it; draw everything that
-    # does not move once, then each frame is that background plus the moving artists (blitting)
-    moving = [a for trio in artists for a in trio] + [step_text] + \
-        [a for _, arts in escapes for a in arts]
-    frame(len(thresholds) - 1)
+    # does not move once, then each frame is that background plus the moving artists
+    frame(n - 1)
     fig.canvas.draw()
     fig.set_layout_engine("none")
     shown = {id(a): a.get_visible() for a in moving}
@@ -185,16 +244,11 @@ def animate_path(result_or_results: Any, f: Any, path: Any, *, max_frames: int =
     for a in moving:
         a.set_visible(shown[id(a)])
     images = []
-    for j in range(len(thresholds)):
+    for j in range(n):
         frame(j)
         fig.canvas.restore_region(background)
         for a in moving:
             if a.get_visible():
                 ax.draw_artist(a)
         images.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
-    path = os.fspath(path)
-    buf = io.BytesIO()
-    _write_gif(images, buf, fps, [r.color for r in runs])
-    atomic_write_bytes(path, buf.getvalue())
-    fig.canvas.draw()
-    return fig
+    return images

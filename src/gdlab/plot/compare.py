@@ -96,7 +96,7 @@ def _loss_panel(ax: Any, runs: list[_Run], items: list[tuple[str, Any]], F: _Fn 
         else:
             pos = allv[allv > 0]
             log = bool(pos.size == allv.size and pos.max() / pos.min() > 100)
-    floor = None
+    floor = 0.0  # (used only on a log scale)
     if log:
         vals = allv - shift
         pos = vals[vals > 0]

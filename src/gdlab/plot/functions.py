@@ -102,15 +102,7 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
     maximize = bool(getattr(result, "maximize", False))
     own = ax is None
     fig = _figure() if own else ax.figure
-    if surface and d == 2:
-        if F is None:
-            raise ParameterError("a surface needs f")
-        if ax is None:
-            ax = fig.add_subplot(projection="3d")
-        elif getattr(ax, "name", "") != "3d":
-            raise ParameterError("surface=True needs a 3-D axes (projection='3d')")
-    elif ax is None:
-        ax = fig.add_subplot()
+    ax = _path_axes(fig, ax, F, d, surface)
     _style(ax)
 
     status = _status(result)
@@ -118,7 +110,6 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
     focus = best.P[len(best.P) - 1] if converged and np.all(np.isfinite(best.P[-1])) else None
     window = _layout([best, *others], F, d, focus, converged)
     names = _var_names(F, result, d)
-    many = bool(others)
     hf = np.asarray(result.history.fun, dtype=float) if F is None else None
 
     if d == 2 and surface and F is not None:  # (a surface without f was refused above)
@@ -130,42 +121,10 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
                 _gradient_field(ax, F, window, maximize)
         else:
             _plane_axes(ax, window, names)
-        _known_minima(ax, F, window)
-        scale = window[:, 1] - window[:, 0]
-        faint = "white" if F is not None else "0.4"
-        for r in others:
-            Q = r.P[: r.m]
-            _draw_path(ax, Q, scale, color=faint, lw=0.8, alpha=0.35, arrows=False, zorder=3,
-                       ends=False)
-            if len(Q):
-                ax.plot([Q[0, 0]], [Q[0, 1]], "o", ms=3.5, color=faint, alpha=0.6, zorder=3, mew=0)
-        _draw_main(ax, best, best.P[: best.m], scale, color, many, result)
-        if best.diverged:
-            _mark_divergence(ax, best, best.P[: best.m], _next_coords(best, F, 2))
+        _paths_2d(ax, result, best, others, F, window, color)
     else:
-        Qb = _plot_coords(best, F, 1, hf)
-        Qo = [_plot_coords(r, F, 1) for r in others] if F is not None else []
-        xs, ys = _curve(ax, F, window, names[0], np.concatenate([Qb[:, 1], *[q[:, 1] for q in Qo]]))
-        if F is not None:
-            _extremum_1d(ax, xs, ys, maximize)
-        ylim = ax.get_ylim()
-        scale = np.array([window[0, 1] - window[0, 0], ylim[1] - ylim[0]])
-        for q in Qo:
-            _draw_path(ax, q, scale, color="0.45", lw=0.8, alpha=0.35, arrows=False, zorder=3,
-                       ends=False)
-        if show_gradients and F is not None:
-            _gradient_arrows_1d(ax, F, window, maximize)
-        if show_tangents and F is not None and best.m:
-            w = 0.3 * (window[0, 1] - window[0, 0])
-            _tangent(ax, F, float(best.P[0, 0]), w, color="#ff7f0e", style="--",
-                     gid="tangent-start", where="start", name=names[0])
-            if best.m > 1:
-                _tangent(ax, F, float(best.P[best.m - 1, 0]), w, color="#2ca02c", style="-.",
-                         gid="tangent-end", where="end", name=names[0])
-        ax.set_ylim(*ylim)
-        _draw_main(ax, best, Qb, scale, color, many, result, edge="black")
-        if best.diverged:
-            _mark_divergence(ax, best, Qb, _next_coords(best, F, 1, hf))
+        _path_1d(ax, result, best, others, F, hf, window, names[0], color, maximize,
+                 show_tangents, show_gradients)
 
     if ax.name != "3d":
         if own:
@@ -173,17 +132,89 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
         else:
             _legend(ax)
     if title is None:
-        starts = f", best of {result.n_starts} starts" if many else ""
-        what = f"{_describe(result)}: {_outcome(result, best)}{starts}"
-        if F is None:
-            title = f"gradient {'ascent' if maximize else 'descent'}, {what}"
-        elif F.test_function is not None:
-            title = f"{F.text}\n{what}"
-        else:
-            title = f"{_fn_label(F, ', '.join(names))}\n{what}"
+        title = _path_title(result, best, bool(others), F, names, maximize)
     ax.set_title(title, fontsize=12)
     _save(fig, path)
     return fig
+
+
+def _path_axes(fig: Any, ax: Any, F: _Fn | None, d: int, surface: bool) -> Any:
+    """The axes to draw into: the caller's (3-D for a surface) or a new one in ``fig``."""
+    if surface and d == 2:
+        if F is None:
+            raise ParameterError("a surface needs f")
+        if ax is None:
+            ax = fig.add_subplot(projection="3d")
+        elif getattr(ax, "name", "") != "3d":
+            raise ParameterError("surface=True needs a 3-D axes (projection='3d')")
+    elif ax is None:
+        ax = fig.add_subplot()
+    return ax
+
+
+def _paths_2d(ax: Any, result: Any, best: _Run, others: list[_Run], F: _Fn | None,
+              window: np.ndarray, color: str) -> None:
+    """Over the contours (or the bare plane): the known minima, the other starts' paths
+    faintly, the best path and where it diverged."""
+    _known_minima(ax, F, window)
+    scale = window[:, 1] - window[:, 0]
+    faint = "white" if F is not None else "0.4"
+    for r in others:
+        Q = r.P[: r.m]
+        _draw_path(ax, Q, scale, color=faint, lw=0.8, alpha=0.35, arrows=False, zorder=3,
+                   ends=False)
+        if len(Q):
+            ax.plot([Q[0, 0]], [Q[0, 1]], "o", ms=3.5, color=faint, alpha=0.6, zorder=3, mew=0)
+    _draw_main(ax, best, best.P[: best.m], scale, color, bool(others), result)
+    if best.diverged:
+        _mark_divergence(ax, best, best.P[: best.m], _next_coords(best, F, 2))
+
+
+def _path_1d(ax: Any, result: Any, best: _Run, others: list[_Run], F: _Fn | None,
+             hf: np.ndarray | None, window: np.ndarray, name: str, color: str, maximize: bool,
+             show_tangents: bool, show_gradients: bool) -> None:
+    """One variable: the curve (or the recorded values ``hf``), its extrema, the other
+    starts' paths faintly, gradient arrows, tangents, the best path and where it diverged."""
+    Qb = _plot_coords(best, F, 1, hf)
+    Qo = [_plot_coords(r, F, 1) for r in others] if F is not None else []
+    xs, ys = _curve(ax, F, window, name, np.concatenate([Qb[:, 1], *[q[:, 1] for q in Qo]]))
+    if F is not None:
+        _extremum_1d(ax, xs, ys, maximize)
+    ylim = ax.get_ylim()
+    scale = np.array([window[0, 1] - window[0, 0], ylim[1] - ylim[0]])
+    for q in Qo:
+        _draw_path(ax, q, scale, color="0.45", lw=0.8, alpha=0.35, arrows=False, zorder=3,
+                   ends=False)
+    if show_gradients and F is not None:
+        _gradient_arrows_1d(ax, F, window, maximize)
+    if show_tangents and F is not None and best.m:
+        _tangents(ax, F, best, window, name)
+    ax.set_ylim(*ylim)
+    _draw_main(ax, best, Qb, scale, color, bool(others), result, edge="black")
+    if best.diverged:
+        _mark_divergence(ax, best, Qb, _next_coords(best, F, 1, hf))
+
+
+def _tangents(ax: Any, F: _Fn, run: _Run, window: np.ndarray, name: str) -> None:
+    """The tangent lines at the run's start and (after more than one point) at its end."""
+    w = 0.3 * (window[0, 1] - window[0, 0])
+    _tangent(ax, F, float(run.P[0, 0]), w, color="#ff7f0e", style="--",
+             gid="tangent-start", where="start", name=name)
+    if run.m > 1:
+        _tangent(ax, F, float(run.P[run.m - 1, 0]), w, color="#2ca02c", style="-.",
+                 gid="tangent-end", where="end", name=name)
+
+
+def _path_title(result: Any, best: _Run, many: bool, F: _Fn | None, names: Sequence[str],
+                maximize: bool) -> str:
+    """The default title: the function (or the direction) over the run's outcome."""
+    starts = f", best of {result.n_starts} starts" if many else ""
+    what = f"{_describe(result)}: {_outcome(result, best)}{starts}"
+    if F is None:
+        return f"gradient {'ascent' if maximize else 'descent'}, {what}"
+    if F.test_function is not None:
+        return f"{F.text}\n{what}"
+    return f"{_fn_label(F, ', '.join(names))}\n{what}"
 
 
 def _draw_main(ax: Any, run: _Run, Q: np.ndarray, scale: np.ndarray, color: str, many: bool,
@@ -336,21 +367,8 @@ def plot_function(f: Any, *, bounds: Any = None, path: Any = None, surface: bool
     two; by default the test function's domain, else ``[-5, 5]`` per variable (a Python
     callable is taken to have one variable unless two bounds are given).
     """
-    d_hint = None
-    b = None
-    if bounds is not None:
-        try:
-            b = np.asarray(bounds, dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterError("bounds must be numbers: (low, high) or "
-                                 "[(xlow, xhigh), (ylow, yhigh)]") from None
-        if b.shape == (2,):
-            b = b.reshape(1, 2)
-        if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] not in (1, 2) \
-                or not np.all(np.isfinite(b)) or np.any(b[:, 0] >= b[:, 1]):
-            raise ParameterError("bounds must be (low, high) or [(xlow, xhigh), (ylow, yhigh)] "
-                                 "with low < high")
-        d_hint = b.shape[0]
+    b = _given_bounds(bounds)
+    d_hint = None if b is None else b.shape[0]
     probe = None if b is None else b[:, 0] + np.outer([0.13, 0.41, 0.77], b[:, 1] - b[:, 0])
     if f is None:
         raise ParameterError("plot_function needs f")
@@ -361,12 +379,8 @@ def plot_function(f: Any, *, bounds: Any = None, path: Any = None, surface: bool
     d = F.d if F.d is not None else d_hint
     if d not in (1, 2):
         raise ParameterError(f"plot_function draws functions of 1 or 2 variables; f has {d}")
-    if b is None:
-        b = _bounds_of(F, d)
-    if b is None:
-        b = np.array([[-5.0, 5.0]] * d)
-    if b.shape[0] != d:
-        raise ParameterError(f"f has {d} variable(s) but {b.shape[0]} bounds were given")
+    assert d is not None  # (d is 1 or 2)
+    b = _window_of(F, d, b)
     names = _var_names(F, None, d)
     fig = _figure()
     if d == 2 and surface:
@@ -392,3 +406,33 @@ def plot_function(f: Any, *, bounds: Any = None, path: Any = None, surface: bool
     ax.set_title(title, fontsize=12)
     _save(fig, path)
     return fig
+
+
+def _given_bounds(bounds: Any) -> np.ndarray | None:
+    """``bounds`` as a ``(d, 2)`` array of (low, high) rows, checked; ``None`` if not given."""
+    if bounds is None:
+        return None
+    try:
+        b = np.asarray(bounds, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError("bounds must be numbers: (low, high) or "
+                             "[(xlow, xhigh), (ylow, yhigh)]") from None
+    if b.shape == (2,):
+        b = b.reshape(1, 2)
+    if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] not in (1, 2) \
+            or not np.all(np.isfinite(b)) or np.any(b[:, 0] >= b[:, 1]):
+        raise ParameterError("bounds must be (low, high) or [(xlow, xhigh), (ylow, yhigh)] "
+                             "with low < high")
+    return b
+
+
+def _window_of(F: _Fn, d: int, b: np.ndarray | None) -> np.ndarray:
+    """The bounds to draw ``F`` on: those given, else the test function's domain, else
+    [-5, 5] per variable."""
+    if b is None:
+        b = _bounds_of(F, d)
+    if b is None:
+        b = np.array([[-5.0, 5.0]] * d)
+    if b.shape[0] != d:
+        raise ParameterError(f"f has {d} variable(s) but {b.shape[0]} bounds were given")
+    return b

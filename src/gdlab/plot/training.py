@@ -70,21 +70,13 @@ def plot_loss(history_or_estimator: Any, *, path: Any = None, log: bool | None =
     ax = fig.add_subplot()
     _style(ax)
     sax = None
-    allv = []
-    for rec in recs:
-        for k in ("loss", "val_loss"):
-            if k in rec:
-                v = np.asarray(rec[k], dtype=float).ravel()
-                allv.append(v[np.isfinite(v)])
-    vals = np.concatenate(allv) if allv else np.array([])
+    vals = _loss_values(recs)
     if log is None:
         pos = vals[vals > 0]
         log = bool(vals.size and pos.size == vals.size and pos.max() / pos.min() > 100)
     for i, rec in enumerate(recs):
         color = COLORS[(i + 1) % len(COLORS)]
-        name = labels[i] if labels is not None else (rec.get("name") if many else None)
-        if many and (not name or (labels is None and sum(r.get("name") == name for r in recs) > 1)):
-            name = f"{name or 'run'} {i + 1}"
+        name = _curve_name(recs, labels, i, many)
         prefix = f"{name}: " if name else ""
         loss = np.asarray(rec["loss"], dtype=float)
         x = np.asarray(rec.get("x", np.arange(1, len(loss) + 1)))
@@ -93,24 +85,9 @@ def plot_loss(history_or_estimator: Any, *, path: Any = None, log: bool | None =
                 ax.plot(x, loss[:, j], "-", color=color, lw=0.8, alpha=0.3)
             ax.plot([], [], "-", color=color, lw=0.8, alpha=0.5, label=f"{prefix}f per start")
             continue
-        sel = _thin_line(len(loss))
-        ax.plot(x[sel], loss[sel], "-", color=color, lw=1.8,
-                marker="o" if len(loss) <= 30 else None, ms=4,
-                label=f"{prefix}{'training loss' if 'xlabel' not in rec else 'f'}")
-        if "val_loss" in rec:
-            v = rec["val_loss"]
-            xv = x[: len(v)] if len(v) <= len(x) else np.arange(1, len(v) + 1)
-            ax.plot(xv, v, "--", color=color, lw=1.8, marker="s" if len(v) <= 30 else None, ms=4,
-                    label=f"{prefix}validation loss")
+        _draw_losses(ax, rec, x, loss, color, prefix)
         if "val_score" in rec:
-            if sax is None:
-                sax = ax.twinx()
-                sax.set_ylabel("validation score", fontsize=11)
-                sax.tick_params(labelsize=10)
-            v = rec["val_score"]
-            xv = x[: len(v)] if len(v) <= len(x) else np.arange(1, len(v) + 1)
-            sax.plot(xv, v, ":", color=color, lw=2.0, marker="^" if len(v) <= 30 else None, ms=4,
-                     label=f"{prefix}validation score")
+            sax = _draw_score(ax, sax, rec["val_score"], x, color, prefix)
     if log:
         ax.set_yscale("log")
     xlabel = recs[0].get("xlabel", "epoch")
@@ -130,3 +107,52 @@ def plot_loss(history_or_estimator: Any, *, path: Any = None, log: bool | None =
                  ("value per step" if xlabel == "step" else "loss per epoch"), fontsize=12)
     _save(fig, path)
     return fig
+
+
+def _loss_values(recs: list[dict[str, Any]]) -> np.ndarray:
+    """Every finite training and validation loss of the records, in one flat array."""
+    allv = []
+    for rec in recs:
+        for k in ("loss", "val_loss"):
+            if k in rec:
+                v = np.asarray(rec[k], dtype=float).ravel()
+                allv.append(v[np.isfinite(v)])
+    return np.concatenate(allv) if allv else np.array([])
+
+
+def _curve_name(recs: list[dict[str, Any]], labels: Sequence[str] | None, i: int,
+                many: bool) -> str | None:
+    """The name of record ``i`` in the legend: its label, else (several records) its
+    estimator's name, numbered when missing or shared."""
+    name = labels[i] if labels is not None else (recs[i].get("name") if many else None)
+    if many and (not name or (labels is None and sum(r.get("name") == name for r in recs) > 1)):
+        name = f"{name or 'run'} {i + 1}"
+    return name
+
+
+def _draw_losses(ax: Any, rec: dict[str, Any], x: np.ndarray, loss: np.ndarray, color: str,
+                 prefix: str) -> None:
+    """One record's training loss (or value per step) and validation loss."""
+    sel = _thin_line(len(loss))
+    ax.plot(x[sel], loss[sel], "-", color=color, lw=1.8,
+            marker="o" if len(loss) <= 30 else None, ms=4,
+            label=f"{prefix}{'training loss' if 'xlabel' not in rec else 'f'}")
+    if "val_loss" in rec:
+        v = rec["val_loss"]
+        xv = x[: len(v)] if len(v) <= len(x) else np.arange(1, len(v) + 1)
+        ax.plot(xv, v, "--", color=color, lw=1.8, marker="s" if len(v) <= 30 else None, ms=4,
+                label=f"{prefix}validation loss")
+
+
+def _draw_score(ax: Any, sax: Any, v: np.ndarray, x: np.ndarray, color: str,
+                prefix: str) -> Any:
+    """One record's validation score against the right y axis ``sax`` (made on first use);
+    returns that axis."""
+    if sax is None:
+        sax = ax.twinx()
+        sax.set_ylabel("validation score", fontsize=11)
+        sax.tick_params(labelsize=10)
+    xv = x[: len(v)] if len(v) <= len(x) else np.arange(1, len(v) + 1)
+    sax.plot(xv, v, ":", color=color, lw=2.0, marker="^" if len(v) <= 30 else None, ms=4,
+             label=f"{prefix}validation score")
+    return sax

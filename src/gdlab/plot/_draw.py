@@ -125,7 +125,9 @@ def _contour(fig: Any, ax: Any, F: _Fn, window: np.ndarray, names: Sequence[str]
         elif plane.skewed:
             # crowded levels: label every fourth one (rounded), not equal steps
             every4 = lev[::-4] if maximize else lev[::4]
-            cb.set_ticks(np.unique([float(f"{v:.2g}") for v in every4]))
+            ticks = np.unique([float(f"{v:.2g}") for v in every4])
+            # a rounded tick past the last level would stretch the bar (a blank band)
+            cb.set_ticks(ticks[(ticks >= lev[0]) & (ticks <= lev[-1])])
             cb.ax.minorticks_off()
         else:
             cb.set_ticks(mticker.MaxNLocator(8))

@@ -12,7 +12,7 @@ import numpy as np
 from ._figure import (
     ESCAPE_COLOR,
     _figure,
-    _legend,
+    _handles,
     _legend_below,
     _style,
     _thin_line,
@@ -128,7 +128,8 @@ def _steps_picture(items: list[tuple[str, Any]], F: _Fn | None, names: Sequence[
     if own:
         _legend_below(fig, fax, gax)
     else:
-        _legend(fax)
+        hs, labs = _handles(fax, gax)
+        gax.legend(hs, labs, fontsize=9.5, framealpha=0.9, loc="best")
     fax.set_title(title if title is not None else _title(items, F, names, maximize),
                   fontsize=12)
     return fig

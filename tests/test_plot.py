@@ -355,6 +355,9 @@ def test_three_variables_draw_f_and_grad_per_step_with_the_stop_reason(tmp_path)
     entries = legend_texts(fig)
     assert f"lr 0.1: f={res3.fun:.3g}, {res3.nit} steps" in entries
     assert f"lr 0.4: diverged at step {bad.diverged_step}" in entries
+    # an animation cannot show it, and says what can
+    with pytest.raises(ParameterError, match="a picture .* shows f and norm"):
+        plot.animate_path(res3, f3, tmp_path / "three.gif")
     # the command line draws it (it refused before)
     from gdlab.cli import main
 

@@ -222,7 +222,8 @@ def _compare_runs(items: list[tuple[str, Any]], f: Any, colors: Sequence[str] | 
         raise ParameterError("the runs move different numbers of variables")
     if d > 2 and not many_variables:
         raise ParameterError(f"an animation draws paths of 1 or 2 variables, these runs have "
-                             f"{d}; plot_path and plot_compare draw f and |grad| per step")
+                             f"{d}; a picture (not an animation) shows f and norm(grad) per "
+                             f"step")
     probe = np.concatenate([r.P[np.all(np.isfinite(r.P), axis=1)][:2] for r in runs])
     F = None if f is None else _resolve(f, d, probe)
     if F is not None and F.d is not None and F.d != d:

@@ -1,6 +1,10 @@
 """The demo's claims hold: checked here, not only printed."""
 
+import os
+import re
+
 import numpy as np
+from PIL import Image
 
 from gdlab.demo import DoubleWell, nonconvex_escape, run_demo
 
@@ -25,8 +29,20 @@ def test_full_batch_gd_stays_in_the_poor_minimum_and_sgd_escapes():
     assert np.sum(np.abs(sgd - 1.04) < 0.05) >= 8
 
 
-def test_demo_runs(capsys):
-    assert run_demo(quick=True) == 0
+def test_demo_runs_and_draws_a_picture_for_every_step(capsys, tmp_path):
+    folder = tmp_path / "pictures"
+    assert run_demo(quick=True, plots=str(folder)) == 0
     out = capsys.readouterr().out
     for part in ("1. Derivatives", "2x + 2".replace("2x", "2*x"), "6. MLP", "Done in"):
         assert part in out
+    # every file written is printed, and every lecture step printed has its picture
+    written = [line.split("picture: ", 1)[1] for line in out.splitlines()
+               if line.startswith("picture: ")]
+    assert sorted(os.path.basename(p) for p in written) == sorted(os.listdir(folder))
+    steps = {int(m) for m in re.findall(r"^(\d)\. ", out, flags=re.M)}
+    assert steps == {1, 2, 3, 4, 5, 6}
+    assert {int(os.path.basename(p).split("-")[0]) for p in written} == steps
+    assert len(written) >= 9  # step 2 has four: descent, learning rates, ascent, Rosenbrock
+    for p in written:
+        with Image.open(p) as im:
+            assert im.format == "PNG" and im.size == (800, 600)

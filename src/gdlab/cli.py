@@ -337,8 +337,8 @@ def _add_descent_options(m: argparse.ArgumentParser) -> None:
     m.add_argument("--json", action="store_true", help="print one JSON object")
     m.add_argument("--history", action="store_true", help="include the per-step history "
                    "(with --json) or print it")
-    m.add_argument("--plot", metavar="FILE.png", help="draw the path (the loss curve for "
-                   "three or more variables)")
+    m.add_argument("--plot", metavar="FILE.png", help="draw the path (for three or more "
+                   "variables: f and norm(grad) per step)")
     m.add_argument("--animate", metavar="FILE.gif", help="animate the path")
 
 

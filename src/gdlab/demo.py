@@ -7,14 +7,20 @@
 5. a nonconvex problem where mini-batch SGD escapes a poor local minimum that full-batch
    GD stays in, over several seeds;
 6. an MLP with backpropagation on the digits.
+
+With ``plots=DIR`` every step's picture is written there (``1-gradient.png`` ...
+``6-mlp-loss.png``) and each file is printed as ``picture: PATH``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+
+#: one picture of the tour: its file name and how to draw it (given gdlab.plot and the path)
+Picture = tuple[str, Callable[[Any, str], Any]]
 
 
 class DoubleWell:
@@ -70,6 +76,7 @@ def run_demo(quick: bool = False, plots: str | None = None) -> int:
     from .models.estimators import LinearRegression, MLPClassifier
 
     t_all = time.perf_counter()
+    pictures: list[Picture] = []
 
     def head(n: int, text: str) -> None:
         print(f"\n{n}. {text}\n" + "-" * (len(text) + 3))
@@ -80,20 +87,31 @@ def run_demo(quick: bool = False, plots: str | None = None) -> int:
     g = Function("x**2 + 2*x*y + 3 + cos(x + 2*y)")
     print(f"d/dx ({g.text}) = {g.derivative('x').text}")
     print(f"gradient at (1, 2): {np.round(g.grad_at(1, 2), 6).tolist()}")
+    pictures.append(("1-gradient.png", lambda plot, p: plot.plot_function(
+        g, bounds=[(-1.0, 3.0), (0.0, 4.0)], show_gradients=True, path=p,
+        marks={"(1, 2): the point whose gradient is printed": [(1.0, 2.0)]})))
 
     head(2, "Gradient descent: var = var - lr * grad until |grad| < eps")
     r = minimize("x**2 + 2*x + 3", x0=5.0, lr=0.1, eps=1e-5)
     print(f"x**2 + 2*x + 3 from x = 5, lr = 0.1: x = {r.x[0]:.6f} after {r.nit} steps "
           f"({r.reason})")
+    pictures.append(("2-descent.png", lambda plot, p: plot.plot_path(r, f, path=p)))
+    rates = {}
     for lr in (0.01, 0.5, 1.01):
         rr = minimize("x**2 + 2*x + 3", x0=5.0, lr=lr, eps=1e-5, max_iter=2000)
+        rates[f"lr = {lr}"] = rr
         print(f"  lr = {lr:<5}: {rr.status:<9} after {rr.nit:4d} steps, x = {rr.x[0]:.4g}")
-    rm = maximize("-(x - 1)**2 - (y + 2)**2 + 3", x0=[0, 0], lr=0.1)
+    pictures.append(("2-learning-rates.png", lambda plot, p: plot.plot_compare(rates, f, path=p)))
+    hill = "-(x - 1)**2 - (y + 2)**2 + 3"
+    rm = maximize(hill, x0=[0, 0], lr=0.1)
     print(f"ascent on -(x-1)^2-(y+2)^2+3: max {rm.fun:.6f} at "
           f"({rm.x[0]:.4f}, {rm.x[1]:.4f}), {rm.reason}")
+    pictures.append(("2-ascent.png", lambda plot, p: plot.plot_path(rm, hill, path=p)))
     rb = minimize("rosenbrock", x0=[-1.2, 1.0])
     print(f"Rosenbrock from (-1.2, 1), line search: ({rb.x[0]:.6f}, {rb.x[1]:.6f}) in "
           f"{rb.nit} steps")
+    pictures.append(("2-rosenbrock.png",
+                     lambda plot, p: plot.plot_path(rb, Function("rosenbrock"), path=p)))
 
     head(3, "Linear regression by gradient descent vs the closed form (diabetes)")
     X, y, _ = load_dataset("diabetes")
@@ -104,16 +122,22 @@ def run_demo(quick: bool = False, plots: str | None = None) -> int:
     sk = SkLinear().fit(Xtr, ytr)
     print(f"test R^2: GD {lin.score(Xte, yte):.6f}   lstsq {sk.score(Xte, yte):.6f}   "
           f"(train R^2 gap {cf['r2_gap']:.1e}, {lin.n_iter_} epochs)")
+    pictures.append(("3-regression-loss.png", lambda plot, p: plot.plot_loss(
+        lin, path=p, title="linear regression by gradient descent (diabetes): loss per epoch")))
 
     head(4, "Full-batch GD vs mini-batch SGD (synthetic, 20,000 x 20)")
     Xs, ys, _, _ = make_linear(20_000, 20, noise=0.5, seed=1)
+    fits = {}
     for name, kw in (("full batch", {"batch_size": None, "epochs": 300, "lr": 0.1}),
                      ("mini-batch 64", {"batch_size": 64, "epochs": 5, "lr": 0.01,
                                         "schedule": "inverse_time"})):
         t = time.perf_counter()
-        m = LinearRegression(tol=None, **kw).fit(Xs, ys)
+        m = fits[name] = LinearRegression(tol=None, **kw).fit(Xs, ys)
         print(f"{name:<14} R^2 {m.score(Xs, ys):.6f}  after {m.n_iter_:3d} epochs, "
               f"{m.t_:5d} updates, {time.perf_counter() - t:.2f} s")
+    pictures.append(("4-full-vs-minibatch.png", lambda plot, p: plot.plot_loss(
+        list(fits.values()), labels=list(fits), path=p,
+        title="full-batch GD vs mini-batch SGD: training loss per epoch")))
 
     head(5, "Nonconvex: SGD escapes a poor local minimum, full-batch GD does not")
     seeds = range(6) if quick else range(10)
@@ -122,6 +146,10 @@ def run_demo(quick: bool = False, plots: str | None = None) -> int:
         good = sum(w > 0 for w in ws)
         print(f"{name:<15} ends near the global minimum (w = 1.04) in {good}/{len(ws)} seeds: "
               f"{', '.join(f'{w:+.2f}' for w in ws)}")
+    pictures.append(("5-nonconvex.png", lambda plot, p: plot.plot_function(
+        "(w**2 - 1)**2 - 0.3*w", bounds=(-1.8, 1.8), path=p,
+        marks={f"{name}: where each of {len(ws)} seeds ended": ws for name, ws in ends.items()},
+        title="full-batch loss (w² − 1)² − 0.3·w: where each method ended")))
 
     head(6, "MLP with backpropagation on the digits")
     Xd, yd, _ = load_dataset("digits")
@@ -133,19 +161,26 @@ def run_demo(quick: bool = False, plots: str | None = None) -> int:
                             batch_size=64).fit(Xtr, ytr)
     print(f"MLP 64-128-10 (relu, adam): test accuracy {mlp.score(Xte, yte):.4f} after "
           f"{mlp.n_iter_} epochs ({time.perf_counter() - t:.1f} s)")
+    pictures.append(("6-mlp-loss.png", lambda plot, p: plot.plot_loss(
+        mlp, path=p, title="MLP 64-128-10 on the digits: training loss per epoch")))
 
     if plots:
-        _demo_plots(plots, rb)
+        _demo_plots(plots, pictures)
     print(f"\nDone in {time.perf_counter() - t_all:.1f} s.")
     return 0
 
 
-def _demo_plots(folder: str, rosen: Any) -> None:
+def _demo_plots(folder: str, pictures: list[Picture]) -> list[str]:
+    """Draw every picture of the tour into ``folder``, printing each file written."""
     import os
 
     from . import plot
-    from .calculus import Function
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, "rosenbrock.png")
-    plot.plot_path(rosen, Function("rosenbrock"), path=path)
-    print(f"picture: {path}")
+    print()
+    written = []
+    for name, draw in pictures:
+        path = os.path.join(folder, name)
+        draw(plot, path)
+        print(f"picture: {path}")
+        written.append(path)
+    return written

@@ -15,7 +15,15 @@ picture is drawn.
 
 ``f`` (the function drawn under a path) may be a :class:`~gdlab.calculus.Function`, formula
 text, a test function's name, a sympy expression, or a Python callable (called on ``(n, d)``
-arrays when it accepts them, else point by point).
+arrays when it accepts them, else point by point). A file name in its place
+(``plot_path(result, "out.png")``) is taken as ``path``.
+
+The pictures say what happened: a one-variable path calls a point "minimum of f" only when it
+is the lowest value on the drawn interval (a numerical scan far beyond the path widens the
+window to a lower region, or marks it at the edge, and the reached point is then a "local
+minimum"); ascent runs are titled gradient ascent; diverged, unbounded and undefined runs,
+flat regions and the box of a bounded run are drawn and worded as such; runs of three or more
+variables are drawn as ``f`` and ``|grad|`` per step with the stop reason.
 
 Which module holds what:
 
@@ -25,11 +33,15 @@ Which module holds what:
 - :mod:`~gdlab.plot.training`: :func:`plot_loss` (loss and validation curves).
 - :mod:`~gdlab.plot.models`: :func:`plot_fit` and :func:`plot_decision_regions`.
 - :mod:`~gdlab.plot.animation`: :func:`animate_path` and the GIF writer.
+- :mod:`~gdlab.plot.steps`: ``f`` and ``|grad|`` per step, for runs of three or more
+  variables (drawn by :func:`plot_path` and :func:`plot_compare`).
 - ``_figure``: sizes and colours, figure creation, atomic saving without metadata, legends,
-  number formatting; ``_fn``: what ``f`` was given as, as values and gradients on ``(n, d)``
-  arrays; ``_runs``: Results read into runs (divergence step, labels) and the window;
-  ``_draw``: contours, curves, paths with arrows and the divergence mark, shared by the
-  path, comparison and animation pictures.
+  number formatting, a file name given as ``f``; ``_fn``: what ``f`` was given as, as
+  values and gradients on ``(n, d)`` arrays; ``_runs``: Results read into runs (status,
+  divergence step, box, labels) and the window; ``_draw``: contours, curves, paths with
+  arrows, the marks where a run diverged, went unbounded or left f's domain, and a bounded
+  run's box, shared by the path, comparison and animation pictures; ``_extrema``: the minima
+  (maxima) of a one-variable f in view and the scan beyond the window.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Drawing pieces shared by the path, comparison and animation pictures: filled contours of
 ``f`` (log-spaced levels for valleys), the curve of a one-variable ``f``, known minima, a
-path with arrows, and the mark where a diverged run leaves the picture."""
+path with arrows, the mark where a diverged or unbounded run leaves the picture, the step
+that left the function's domain, and the box of a bounded run."""
 
 from __future__ import annotations
 
@@ -125,7 +126,9 @@ def _contour(fig: Any, ax: Any, F: _Fn, window: np.ndarray, names: Sequence[str]
         elif plane.skewed:
             # crowded levels: label every fourth one (rounded), not equal steps
             every4 = lev[::-4] if maximize else lev[::4]
-            cb.set_ticks(np.unique([float(f"{v:.2g}") for v in every4]))
+            ticks = np.unique([float(f"{v:.2g}") for v in every4])
+            # a rounded tick past the last level would stretch the bar (a blank band)
+            cb.set_ticks(ticks[(ticks >= lev[0]) & (ticks <= lev[-1])])
             cb.ax.minorticks_off()
         else:
             cb.set_ticks(mticker.MaxNLocator(8))
@@ -258,17 +261,29 @@ def _exit_point(a: np.ndarray, b: np.ndarray, box: np.ndarray) -> np.ndarray:
     return a + max(t, 0.0) * dvec
 
 
+def _escape_texts(run: _Run) -> tuple[str, str, str]:
+    """``(text, legend label, gid)`` of where an escaping run leaves the picture."""
+    if run.unbounded:
+        sign = "+" if run.maximize else "−"
+        better = "rising" if run.maximize else "falling"
+        return (f"unbounded at step {run.div_step}: f → {sign}∞, still {better}\n"
+                f"(no {'maximum' if run.maximize else 'minimum'} along this path)",
+                "unbounded", "unbounded")
+    return f"diverged at step {run.div_step}", "diverged", "diverged"
+
+
 def _mark_divergence(ax: Any, run: _Run, Q: np.ndarray, Qnext: np.ndarray | None,
                      color: str = ESCAPE_COLOR, text: bool = True) -> None:
-    """Where a diverged run leaves the picture: a red arrow at the edge pointing the way it
-    went, a dotted line back to the last point drawn, and the text "diverged at step k"."""
+    """Where a diverged (or unbounded) run leaves the picture: a red arrow at the edge pointing
+    the way it went, a dotted line back to the last point drawn, and the text "diverged at
+    step k" (or "unbounded at step k": f improves without end along the path)."""
     box = np.array([ax.get_xlim(), ax.get_ylim()], dtype=float)
     box.sort(axis=1)
-    label = f"diverged at step {run.div_step}"
+    label, legend, gid = _escape_texts(run)
     if len(Q) == 0:
         if text:
             ax.text(0.5, 0.5, label + " (no finite point to draw)", transform=ax.transAxes,
-                    ha="center", va="center", color=ESCAPE_COLOR, fontsize=12, gid="diverged")
+                    ha="center", va="center", color=ESCAPE_COLOR, fontsize=12, gid=gid)
         return
     a = Q[-1]
     target = None
@@ -293,17 +308,95 @@ def _mark_divergence(ax: Any, run: _Run, Q: np.ndarray, Qnext: np.ndarray | None
                         arrowprops=dict(arrowstyle="-|>", color=color, lw=2.6,
                                         shrinkA=0, shrinkB=0, mutation_scale=20))
     ax.plot([e[0]], [e[1]], "X", ms=11, color=color, mec="white", mew=1.0, zorder=8,
-            clip_on=False, label="diverged" if text else None)
-    if not text:
-        return
-    # the text points at the marker from the inside of the picture
+            clip_on=False, label=legend if text else None)
+    if text:
+        _note(ax, e, box, label, gid)
+
+
+def _note(ax: Any, at: np.ndarray, box: np.ndarray, label: str, gid: str,
+          color: str = ESCAPE_COLOR) -> None:
+    """A boxed text pointing at ``at`` from the inside of the picture."""
     c = box.mean(axis=1)
-    rel = (e - c) / np.maximum(box[:, 1] - box[:, 0], 1e-300)
+    rel = (at - c) / np.maximum(box[:, 1] - box[:, 0], 1e-300)
     dx = -50 if rel[0] > 0 else 50
     dy = -40 if rel[1] > 0 else 40
-    ax.annotate(label, xy=tuple(e), xytext=(dx, dy), textcoords="offset points",
+    ax.annotate(label, xy=tuple(at), xytext=(dx, dy), textcoords="offset points",
                 ha="right" if dx < 0 else "left", va="top" if dy < 0 else "bottom",
-                color=ESCAPE_COLOR, fontsize=11, fontweight="bold", zorder=9,
-                annotation_clip=False, gid="diverged",
-                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec=ESCAPE_COLOR, alpha=0.92),
-                arrowprops=dict(arrowstyle="-", color=ESCAPE_COLOR, lw=1.0, shrinkB=8))
+                color=color, fontsize=11, fontweight="bold", zorder=9,
+                annotation_clip=False, gid=gid,
+                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec=color, alpha=0.92),
+                arrowprops=dict(arrowstyle="-", color=color, lw=1.0, shrinkB=8))
+
+
+def _mark_undefined(ax: Any, run: _Run, Q: np.ndarray, d: int, color: str = ESCAPE_COLOR,
+                    text: bool = True) -> None:
+    """The step that left the function's domain: from the last point where f was defined (the
+    path's end) a dotted line to the point where f is undefined (an open circle; for one
+    variable a dotted vertical line at that x, since f has no value there to stand on), and
+    the text "f undefined at step k"."""
+    if run.m >= len(run.P):
+        return
+    p = run.P[run.m]
+    k = int(run.steps[run.m])
+    where = ", ".join(f"{v:.4g}" for v in p)
+    y = float(Q[-1, 1]) if len(Q) else float(np.mean(ax.get_ylim()))
+    at = np.array([p[0], y]) if d == 1 else np.asarray(p[:2], dtype=float)
+    box = np.array([ax.get_xlim(), ax.get_ylim()], dtype=float)
+    box.sort(axis=1)
+    if len(Q) and not np.all((at >= box[:, 0]) & (at <= box[:, 1])):
+        at = _exit_point(Q[-1], at, box)  # far away: marked where the step leaves the view
+    elif d == 1:
+        ax.axvline(float(p[0]), ls=":", color=color, lw=1.4, zorder=6)
+    if len(Q):
+        ax.plot([Q[-1, 0], at[0]], [Q[-1, 1], at[1]], ":", color=color, lw=1.6, zorder=6)
+    ax.plot([at[0]], [at[1]], "o", ms=11, mfc="none", mec=color, mew=2.2, zorder=8,
+            clip_on=False, label="f undefined" if text else None)
+    if not text:
+        return
+    what = "at the start" if k == 0 or not len(Q) else f"at step {k}"
+    _note(ax, at, box, f"f undefined {what}\n({'x' if d == 1 else 'point'} = {where})",
+          "undefined")
+
+
+def _draw_box(ax: Any, box: np.ndarray | None, d: int, names: Sequence[str]) -> None:
+    """The box a bounded run stayed in: the region outside it greyed, its sides dashed."""
+    if box is None:
+        return
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    shade = dict(color="0.5", alpha=0.3, lw=0, zorder=3)
+    lo, hi = box[0]
+    if d == 1:
+        for v in (lo, hi):
+            if np.isfinite(v):
+                ax.axvline(v, ls="--", color="black", lw=1.3, zorder=3)
+        if np.isfinite(lo) and lo > x0:
+            ax.axvspan(x0, lo, **shade)
+        if np.isfinite(hi) and hi < x1:
+            ax.axvspan(hi, x1, **shade)
+    else:
+        big = max(x1 - x0, y1 - y0) * 10
+        bx = np.where(np.isfinite(box[0]), box[0], [x0 - big, x1 + big])
+        by = np.where(np.isfinite(box[1]), box[1], [y0 - big, y1 + big])
+        outside = [(x0 - big, bx[0], y0 - big, y1 + big), (bx[1], x1 + big, y0 - big, y1 + big),
+                   (bx[0], bx[1], y0 - big, by[0]), (bx[0], bx[1], by[1], y1 + big)]
+        for a, b, c, e in outside:
+            if b > a and e > c:
+                ax.fill([a, b, b, a], [c, c, e, e], **shade)
+        ax.plot([bx[0], bx[1], bx[1], bx[0], bx[0]], [by[0], by[0], by[1], by[1], by[0]], "--",
+                color="black", lw=1.4, zorder=3)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+    sides = [_side(v, name) for v, name in zip(box, names)]
+    ax.plot([], [], "--", color="black", lw=1.4, gid="bounds",
+            label="bounds: " + ", ".join(sides))
+
+
+def _side(b: np.ndarray, name: str) -> str:
+    lo, hi = float(b[0]), float(b[1])
+    if np.isfinite(lo) and np.isfinite(hi):
+        return f"{lo:g} ≤ {name} ≤ {hi:g}"
+    if np.isfinite(lo):
+        return f"{name} ≥ {lo:g}"
+    if np.isfinite(hi):
+        return f"{name} ≤ {hi:g}"
+    return f"{name} free"

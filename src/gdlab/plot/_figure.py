@@ -69,6 +69,26 @@ def _save(fig: Any, path: Any) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+#: file name endings taken as the picture's file when given in the place of ``f``
+IMAGE_EXTENSIONS = (".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif")
+
+
+def _f_or_path(f: Any, path: Any, func: str) -> tuple[Any, Any]:
+    """``(f, path)`` for the natural call ``func(result, "out.png")``: an ``f`` that is a
+    file name (a path object, or text ending in an image extension) while ``path`` is
+    ``None`` is the path, and ``f`` is then ``None``. Both a file name as ``f`` and a
+    ``path=`` is refused with a message that says which argument is which."""
+    is_file = isinstance(f, os.PathLike) or (
+        isinstance(f, str) and f.strip().lower().endswith(IMAGE_EXTENSIONS))
+    if not is_file:
+        return f, path
+    if path is None:
+        return None, f
+    raise ParameterError(f"{func}: f = {os.fspath(f)!r} looks like a file name, and path= is "
+                         f"given too; give the function as f (or leave it out) and the file as "
+                         f"path=")
+
+
 def _style(ax: Any) -> None:
     ax.tick_params(labelsize=10)
 

@@ -4,26 +4,35 @@ curves with tangents and extrema, contours with gradient fields, 3-D surfaces.""
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ParameterError
+from ..result import Status
 from ._draw import (
     _contour,
     _curve,
+    _draw_box,
     _draw_path,
+    _escape_texts,
     _grid2,
     _known_minima,
     _log_floor,
     _log_levels,
     _mark_divergence,
+    _mark_undefined,
+    _note,
     _plane_axes,
 )
+from ._extrema import _extremum_1d, _look_beyond, _mark_beyond, _reach_domain, _reached_local
 from ._figure import (
     _CMAP,
+    COLORS,
     ESCAPE_COLOR,
     PATH_COLOR,
+    _f_or_path,
     _figure,
     _fmt,
     _legend,
@@ -35,29 +44,52 @@ from ._figure import (
 )
 from ._fn import _bounds_of, _Fn, _fn_label, _resolve, _var_names
 from ._runs import (
+    _best_word,
     _describe,
+    _kind,
     _layout,
+    _n_steps,
     _next_coords,
     _outcome,
     _plot_coords,
     _Run,
+    _run_box,
     _run_of,
     _start_runs,
     _status,
 )
+from .steps import _steps_picture
 
 
 def _prepare(result: Any, f: Any) -> tuple[_Run, list[_Run], _Fn | None, int]:
     best = _run_of(result)
     d = best.P.shape[1]
-    if d > 2:
-        raise ParameterError(f"a path can be drawn for 1 or 2 variables; this run has {d} "
-                             f"(draw its loss with plot_loss(result.history))")
     F = None if f is None else _resolve(f, d, best.P[np.all(np.isfinite(best.P), axis=1)][:5])
     if F is not None and F.d is not None and F.d != d:
         raise ParameterError(f"f has {F.d} variable(s) but the run moved {d}")
     others = _start_runs(result) if getattr(result, "all_history", None) is not None else []
     return best, others, F, d
+
+
+@dataclass
+class _View:
+    """What the parts of a path picture share."""
+
+    fig: Any
+    ax: Any
+    result: Any
+    best: _Run
+    others: list[_Run]
+    F: _Fn | None
+    names: tuple[str, ...]
+    window: np.ndarray
+    box: np.ndarray | None
+    color: str
+    maximize: bool
+
+    @property
+    def many(self) -> bool:
+        return bool(self.others)
 
 
 def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
@@ -67,16 +99,24 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
     """Draw a descent (or ascent) run over its function.
 
     One variable: the curve of ``f``, the steps as points on it joined by arrows, the tangent
-    lines at the start and at the end (their slope is the derivative), and the minimum
-    (maximum) of ``f`` in view. Two variables: filled contours (log-spaced levels of
-    ``f - fmin`` for valley functions), the path with its start (circle) and end (star), the
-    known global minima of a named test function (x), and with ``show_gradients`` the
-    direction of steepest descent on a coarse grid; ``surface=True`` draws the 3-D surface
-    with the path lifted onto it.
+    lines at the start and at the end (their slope is the derivative), and the minima
+    (maxima) of ``f`` in view: "minimum of f" only for the lowest value on the drawn
+    interval, the others "local minimum". ``f`` is also scanned numerically far beyond the
+    path: a lower region widens the window (the reached point is then a local minimum, and
+    the title says so) or, when it is far away or ``f`` keeps falling, is marked with an
+    arrow at the edge. Two variables: filled contours (log-spaced levels of ``f - fmin``
+    for valley functions), the path with its start (circle) and end (star), the known global
+    minima of a named test function (x), and with ``show_gradients`` the direction of
+    steepest descent on a coarse grid; ``surface=True`` draws the 3-D surface with the path
+    lifted onto it. Three or more variables: ``f`` and ``|grad|`` per step, with the stop
+    reason.
 
     A run that diverged is drawn up to where it leaves the picture, with a red arrow at the
-    edge and the text "diverged at step k". For many starts every path is drawn faintly and
-    the best one bold.
+    edge and the text "diverged at step k"; an unbounded one the same way with "unbounded";
+    one that left the function's domain up to the last point where ``f`` was defined, with
+    "f undefined at step k"; one that stopped on a plateau is marked "flat region". A
+    bounded run shows its box. For many starts every path is drawn faintly and the best one
+    bold.
 
     Parameters
     ----------
@@ -84,7 +124,9 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
         What :func:`gdlab.minimize` / :func:`gdlab.maximize` returned.
     f : Function, str, sympy expression or callable, optional
         The function the run descended (results do not carry it). Without it only the path
-        is drawn (one variable: over the recorded values).
+        is drawn (one variable: over the recorded values). A file name here (``"out.png"``:
+        text ending in .png, .svg, .pdf, .jpg or .gif, or a path object) is taken as
+        ``path`` when ``path`` is not given.
     path : str or path-like, optional
         Save the picture there (format from the extension).
     ax : matplotlib Axes, optional
@@ -98,48 +140,15 @@ def plot_path(result: Any, f: Any = None, *, path: Any = None, ax: Any = None,
     -------
     matplotlib.figure.Figure
     """
+    f, path = _f_or_path(f, path, "plot_path")
     best, others, F, d = _prepare(result, f)
-    maximize = bool(getattr(result, "maximize", False))
+    if d > 2:
+        fig = _steps_picture([("path", result)], F, _var_names(F, result, d), [color], ax=ax,
+                             title=title)
+        _save(fig, path)
+        return fig
     own = ax is None
     fig = _figure() if own else ax.figure
-    ax = _path_axes(fig, ax, F, d, surface)
-    _style(ax)
-
-    status = _status(result)
-    converged = status is not None and status.success
-    focus = best.P[len(best.P) - 1] if converged and np.all(np.isfinite(best.P[-1])) else None
-    window = _layout([best, *others], F, d, focus, converged)
-    names = _var_names(F, result, d)
-    hf = np.asarray(result.history.fun, dtype=float) if F is None else None
-
-    if d == 2 and surface and F is not None:  # (a surface without f was refused above)
-        _surface_path(fig, ax, F, window, names, [best, *others], color, maximize, cmap)
-    elif d == 2:
-        if F is not None:
-            _contour(fig, ax, F, window, names, maximize=maximize, levels=levels, cmap=cmap)
-            if show_gradients:
-                _gradient_field(ax, F, window, maximize)
-        else:
-            _plane_axes(ax, window, names)
-        _paths_2d(ax, result, best, others, F, window, color)
-    else:
-        _path_1d(ax, result, best, others, F, hf, window, names[0], color, maximize,
-                 show_tangents, show_gradients)
-
-    if ax.name != "3d":
-        if own:
-            _legend_below(fig, ax)
-        else:
-            _legend(ax)
-    if title is None:
-        title = _path_title(result, best, bool(others), F, names, maximize)
-    ax.set_title(title, fontsize=12)
-    _save(fig, path)
-    return fig
-
-
-def _path_axes(fig: Any, ax: Any, F: _Fn | None, d: int, surface: bool) -> Any:
-    """The axes to draw into: the caller's (3-D for a surface) or a new one in ``fig``."""
     if surface and d == 2:
         if F is None:
             raise ParameterError("a surface needs f")
@@ -149,85 +158,166 @@ def _path_axes(fig: Any, ax: Any, F: _Fn | None, d: int, surface: bool) -> Any:
             raise ParameterError("surface=True needs a 3-D axes (projection='3d')")
     elif ax is None:
         ax = fig.add_subplot()
-    return ax
+    _style(ax)
+
+    status = _status(result)
+    converged = status is not None and status.success
+    focus = best.P[len(best.P) - 1] if converged and np.all(np.isfinite(best.P[-1])) else None
+    box = _run_box(result, d)
+    window = _layout([best, *others], F, d, focus, converged, box)
+    v = _View(fig, ax, result, best, others, F, _var_names(F, result, d), window, box, color,
+              bool(getattr(result, "maximize", False)))
+    local = False
+    if d == 2 and surface and F is not None:  # (a surface without f was refused above)
+        _surface_path(fig, ax, F, window, v.names, [best, *others], color, v.maximize, cmap)
+    elif d == 2:
+        _two_variables(v, show_gradients, levels, cmap)
+    else:
+        local = _one_variable(v, show_tangents, show_gradients)
+
+    if ax.name != "3d":
+        if own:
+            _legend_below(fig, ax)
+        else:
+            _legend(ax)
+    ax.set_title(title if title is not None else _path_title(v, local), fontsize=12)
+    _save(fig, path)
+    return fig
 
 
-def _paths_2d(ax: Any, result: Any, best: _Run, others: list[_Run], F: _Fn | None,
-              window: np.ndarray, color: str) -> None:
-    """Over the contours (or the bare plane): the known minima, the other starts' paths
-    faintly, the best path and where it diverged."""
+def _path_title(v: _View, local: bool) -> str:
+    result = v.result
+    starts = f", best of {result.n_starts} starts" if v.many else ""
+    outcome = _outcome(result, v.best)
+    if local:
+        outcome += f" to a local {_best_word(v.maximize)}"
+    ascent = f"{_kind(True)}, " if v.maximize else ""
+    what = f"{ascent}{_describe(result)}: {outcome}{starts}"
+    F = v.F
+    if F is None:
+        return what if v.maximize else f"gradient descent, {what}"
+    if F.test_function is not None:
+        return f"{F.text}\n{what}"
+    return f"{_fn_label(F, ', '.join(v.names))}\n{what}"
+
+
+def _two_variables(v: _View, show_gradients: bool, levels: Any, cmap: str) -> None:
+    ax, F, window, best = v.ax, v.F, v.window, v.best
+    if F is not None:
+        _contour(v.fig, ax, F, window, v.names, maximize=v.maximize, levels=levels, cmap=cmap)
+        if show_gradients:
+            _gradient_field(ax, F, window, v.maximize)
+    else:
+        _plane_axes(ax, window, v.names)
     _known_minima(ax, F, window)
+    _draw_box(ax, v.box, 2, v.names)
     scale = window[:, 1] - window[:, 0]
     faint = "white" if F is not None else "0.4"
-    for r in others:
+    for r in v.others:
         Q = r.P[: r.m]
         _draw_path(ax, Q, scale, color=faint, lw=0.8, alpha=0.35, arrows=False, zorder=3,
                    ends=False)
         if len(Q):
             ax.plot([Q[0, 0]], [Q[0, 1]], "o", ms=3.5, color=faint, alpha=0.6, zorder=3, mew=0)
-    _draw_main(ax, best, best.P[: best.m], scale, color, bool(others), result)
-    if best.diverged:
-        _mark_divergence(ax, best, best.P[: best.m], _next_coords(best, F, 2))
+    Q = best.P[: best.m]
+    _draw_main(v, Q, scale, _end_note(v, False))
+    _mark_stop(v, Q, None)
 
 
-def _path_1d(ax: Any, result: Any, best: _Run, others: list[_Run], F: _Fn | None,
-             hf: np.ndarray | None, window: np.ndarray, name: str, color: str, maximize: bool,
-             show_tangents: bool, show_gradients: bool) -> None:
-    """One variable: the curve (or the recorded values ``hf``), its extrema, the other
-    starts' paths faintly, gradient arrows, tangents, the best path and where it diverged."""
+def _one_variable(v: _View, show_tangents: bool, show_gradients: bool) -> bool:
+    """The curve, the path on it, tangents, extrema and what lies beyond; returns whether the
+    run stopped at a local minimum (maximum) where f is lower (higher) elsewhere."""
+    ax, F, best, names = v.ax, v.F, v.best, v.names
+    hf = np.asarray(v.result.history.fun, dtype=float) if F is None else None
+    beyond = None
+    limits = v.box[0] if v.box is not None else _domain_1d(F) if F is not None else None
+    if F is not None and best.undefined and not best.m:
+        v.window = _reach_domain(F, v.window)
+    elif F is not None and not best.escaped:
+        v.window, beyond = _look_beyond(F, v.window, v.maximize, limits)
+    window = v.window
     Qb = _plot_coords(best, F, 1, hf)
-    Qo = [_plot_coords(r, F, 1) for r in others] if F is not None else []
-    xs, ys = _curve(ax, F, window, name, np.concatenate([Qb[:, 1], *[q[:, 1] for q in Qo]]))
-    if F is not None:
-        _extremum_1d(ax, xs, ys, maximize)
+    Qo = [_plot_coords(r, F, 1) for r in v.others] if F is not None else []
+    xs, ys = _curve(ax, F, window, names[0], np.concatenate([Qb[:, 1], *[q[:, 1] for q in Qo]]))
+    lowest = _extremum_1d(ax, xs, ys, v.maximize, beyond, limits) if F is not None else None
+    _mark_beyond(ax, beyond, v.maximize)
     ylim = ax.get_ylim()
     scale = np.array([window[0, 1] - window[0, 0], ylim[1] - ylim[0]])
     for q in Qo:
         _draw_path(ax, q, scale, color="0.45", lw=0.8, alpha=0.35, arrows=False, zorder=3,
                    ends=False)
     if show_gradients and F is not None:
-        _gradient_arrows_1d(ax, F, window, maximize)
+        _gradient_arrows_1d(ax, F, window, v.maximize)
     if show_tangents and F is not None and best.m:
-        _tangents(ax, F, best, window, name)
+        w = 0.3 * (window[0, 1] - window[0, 0])
+        _tangent(ax, F, float(best.P[0, 0]), w, color="#ff7f0e", style="--",
+                 gid="tangent-start", where="start", name=names[0])
+        if best.m > 1:
+            _tangent(ax, F, float(best.P[best.m - 1, 0]), w, color="#2ca02c", style="-.",
+                     gid="tangent-end", where="end", name=names[0])
     ax.set_ylim(*ylim)
-    _draw_main(ax, best, Qb, scale, color, bool(others), result, edge="black")
-    if best.diverged:
-        _mark_divergence(ax, best, Qb, _next_coords(best, F, 1, hf))
+    _draw_box(ax, v.box, 1, names)
+    status = _status(v.result)
+    local = bool(status is not None and status.success and
+                 _reached_local(best.fun, lowest, beyond, v.maximize, ylim[1] - ylim[0]))
+    _draw_main(v, Qb, scale, _end_note(v, local), edge="black")
+    _mark_stop(v, Qb, hf)
+    return local
 
 
-def _tangents(ax: Any, F: _Fn, run: _Run, window: np.ndarray, name: str) -> None:
-    """The tangent lines at the run's start and (after more than one point) at its end."""
-    w = 0.3 * (window[0, 1] - window[0, 0])
-    _tangent(ax, F, float(run.P[0, 0]), w, color="#ff7f0e", style="--",
-             gid="tangent-start", where="start", name=name)
-    if run.m > 1:
-        _tangent(ax, F, float(run.P[run.m - 1, 0]), w, color="#2ca02c", style="-.",
-                 gid="tangent-end", where="end", name=name)
+def _domain_1d(F: _Fn) -> np.ndarray | None:
+    b = _bounds_of(F, 1)
+    return None if b is None else b[0]
 
 
-def _path_title(result: Any, best: _Run, many: bool, F: _Fn | None, names: Sequence[str],
-                maximize: bool) -> str:
-    """The default title: the function (or the direction) over the run's outcome."""
-    starts = f", best of {result.n_starts} starts" if many else ""
-    what = f"{_describe(result)}: {_outcome(result, best)}{starts}"
-    if F is None:
-        return f"gradient {'ascent' if maximize else 'descent'}, {what}"
-    if F.test_function is not None:
-        return f"{F.text}\n{what}"
-    return f"{_fn_label(F, ', '.join(names))}\n{what}"
+def _mark_stop(v: _View, Q: np.ndarray, hf: np.ndarray | None) -> None:
+    """How the run ended, when it did not end at a point of the picture: where it escaped,
+    the step that left f's domain, a flat region."""
+    d = len(v.names)
+    best = v.best
+    if best.escaped:
+        _mark_divergence(v.ax, best, Q, _next_coords(best, v.F, d, hf))
+    elif best.undefined:
+        _mark_undefined(v.ax, best, Q, d)
+    elif best.status is Status.FLAT and len(Q):
+        box = np.array([v.ax.get_xlim(), v.ax.get_ylim()], dtype=float)
+        box.sort(axis=1)
+        _note(v.ax, Q[-1], box, "flat region: |grad| and curvature ≈ 0\n"
+              f"(a plateau, maybe not a {_best_word(v.maximize)})", "flat", color="#1f3b73")
 
 
-def _draw_main(ax: Any, run: _Run, Q: np.ndarray, scale: np.ndarray, color: str, many: bool,
-               result: Any, edge: str = "white") -> None:
+def _end_note(v: _View, local: bool) -> str:
+    """What to add to the end's legend entry: a local minimum, a flat region, a bound."""
+    best = v.best
+    if best.status is Status.FLAT:
+        return ": a flat region"
+    if local:
+        return f": a local {_best_word(v.maximize)}"
+    if v.box is not None and best.m and not best.escaped:
+        x = best.P[best.m - 1]
+        if np.any(np.isclose(x, v.box[:, 0]) | np.isclose(x, v.box[:, 1])):
+            return ": at a bound"
+    return ""
+
+
+def _draw_main(v: _View, Q: np.ndarray, scale: np.ndarray, note: str = "",
+               edge: str = "white") -> None:
+    run, result = v.best, v.result
     if not len(Q):
         return
     nsteps = int(getattr(result, "nit", run.steps[-1]))
-    start = ", ".join(_num(v) for v in run.P[0])
-    end = ", ".join(_num(v) for v in run.P[run.m - 1])
-    lab_path = f"{'best ' if many else ''}path ({nsteps} steps)"
-    _draw_path(ax, Q, scale, color=color, lw=2.2 if many else 1.6, zorder=5, label=lab_path,
-               edge=edge, end=not run.diverged,
-               end_labels=(f"start ({start})", f"end ({end}), f = {_fmt(run.fun)}"))
+    start = ", ".join(_num(x) for x in run.P[0])
+    end = ", ".join(_num(x) for x in run.P[run.m - 1])
+    lab_path = f"{'best ' if v.many else ''}path ({_n_steps(nsteps)})"
+    if run.undefined:
+        fend = run.fv[run.m - 1] if run.fv is not None else math.nan
+        lab_end = (f"last point where f is defined (step {int(run.steps[run.m - 1])}): "
+                   f"({end}), f = {_fmt(float(fend))}")
+    else:
+        lab_end = f"end ({end}), f = {_fmt(run.fun)}{note}"
+    _draw_path(v.ax, Q, scale, color=v.color, lw=2.2 if v.many else 1.6, zorder=5,
+               label=lab_path, edge=edge, end=not run.escaped,
+               end_labels=(f"start ({start})", lab_end))
 
 
 def _gradient_field(ax: Any, F: _Fn, window: np.ndarray, maximize: bool, n: int = 15) -> None:
@@ -268,42 +358,6 @@ def _tangent(ax: Any, F: _Fn, x: float, width: float, *, color: str, style: str,
             label=f"tangent at the {where}: f′({_num(x, width)}) = "
                   f"{_num(slope, max(1.0, abs(fx)))}")
     return slope
-
-
-def _extremum_1d(ax: Any, xs: np.ndarray, ys: np.ndarray, maximize: bool, limit: int = 5) -> None:
-    """Mark the minima (maxima) of f inside the view: grid points lower (higher) than both
-    neighbours, refined by the parabola through the three; none at the edges."""
-    v = -ys if maximize else ys
-    good = np.isfinite(v)
-    if good.sum() < 3:
-        return
-    w = np.where(good, v, np.inf)
-    inner = np.arange(2, len(xs) - 2)
-    idx = inner[(w[inner] < w[inner - 1]) & (w[inner] <= w[inner + 1])]
-    if not len(idx):
-        return
-    if len(idx) > limit:  # the lowest (highest) ones
-        idx = np.sort(idx[np.argsort(w[idx], kind="stable")[:limit]])
-    h = xs[1] - xs[0]
-    pts = []
-    for i in idx:
-        y0, y1, y2 = ys[i - 1], ys[i], ys[i + 1]
-        den = y0 - 2 * y1 + y2
-        xm, ym = xs[i], y1
-        if den != 0 and np.isfinite(den):  # the parabola through the three grid points
-            off = 0.5 * h * (y0 - y2) / den
-            if abs(off) <= h:
-                xm, ym = xs[i] + off, y1 - 0.25 * (y0 - y2) * off / h
-        pts.append((xm, ym))
-    P = np.asarray(pts)
-    what = "maximum" if maximize else "minimum"
-    if len(P) == 1:
-        span = float(np.nanmax(ys[good]) - np.nanmin(ys[good]))
-        label = f"{what} of f: ({_num(P[0, 0], xs[-1] - xs[0])}, {_num(P[0, 1], span)})"
-    else:
-        label = f"local {'maxima' if maximize else 'minima'} of f"
-    ax.plot(P[:, 0], P[:, 1], "P", ms=11, color="#2ca02c", mec="black", mew=0.8, zorder=4,
-            linestyle="none", label=label, gid="extremum")
 
 
 def _surface_path(fig: Any, ax: Any, F: _Fn, window: np.ndarray, names: Sequence[str],
@@ -350,66 +404,18 @@ def _surface_path(fig: Any, ax: Any, F: _Fn, window: np.ndarray, names: Sequence
                 lw=2.2 if main else 0.8, alpha=1.0 if main else 0.4, zorder=10 if main else 5)
         if main:
             ax.plot([P[0, 0]], [P[0, 1]], [Zp[0]], "o", ms=8, color=color, mec="white", zorder=11)
-            if not r.diverged:
+            if r.escaped or r.undefined:
+                text, _, gid = (_escape_texts(r) if r.escaped else
+                                (f"f undefined at step {r.stop_step}", "", "undefined"))
+                ax.text2D(0.02, 0.95, text, transform=ax.transAxes, va="top",
+                          color=ESCAPE_COLOR, fontsize=11, fontweight="bold", gid=gid)
+            if not r.escaped:
                 ax.plot([P[-1, 0]], [P[-1, 1]], [Zp[-1]], "*", ms=15, color=color, mec="white",
                         zorder=11)
-            else:
-                ax.text2D(0.02, 0.95, f"diverged at step {r.div_step}", transform=ax.transAxes,
-                          color=ESCAPE_COLOR, fontsize=11, fontweight="bold", gid="diverged")
 
 
-def plot_function(f: Any, *, bounds: Any = None, path: Any = None, surface: bool = False,
-                  show_gradients: bool = False, title: str | None = None, levels: Any = None,
-                  cmap: str = _CMAP) -> Any:
-    """Draw ``f`` alone: a curve for one variable, contours (or a surface) for two.
-
-    ``bounds`` is ``(low, high)`` for one variable or ``[(xlow, xhigh), (ylow, yhigh)]`` for
-    two; by default the test function's domain, else ``[-5, 5]`` per variable (a Python
-    callable is taken to have one variable unless two bounds are given).
-    """
-    b = _given_bounds(bounds)
-    d_hint = None if b is None else b.shape[0]
-    probe = None if b is None else b[:, 0] + np.outer([0.13, 0.41, 0.77], b[:, 1] - b[:, 0])
-    if f is None:
-        raise ParameterError("plot_function needs f")
-    F = _resolve(f, d_hint, probe)
-    if F.d is None and d_hint is None:
-        F = _resolve(f, 1, np.array([[-0.7], [0.3], [1.9]]))
-        F.d = 1
-    d = F.d if F.d is not None else d_hint
-    if d not in (1, 2):
-        raise ParameterError(f"plot_function draws functions of 1 or 2 variables; f has {d}")
-    assert d is not None  # (d is 1 or 2)
-    b = _window_of(F, d, b)
-    names = _var_names(F, None, d)
-    fig = _figure()
-    if d == 2 and surface:
-        ax = fig.add_subplot(projection="3d")
-        _surface_path(fig, ax, F, b, names, [], PATH_COLOR, False, cmap)
-    elif d == 2:
-        ax = fig.add_subplot()
-        _contour(fig, ax, F, b, names, levels=levels, cmap=cmap)
-        if show_gradients:
-            _gradient_field(ax, F, b, False)
-        _known_minima(ax, F, b)
-        _legend_below(fig, ax)
-    else:
-        ax = fig.add_subplot()
-        xs, ys = _curve(ax, F, b, names[0], np.array([]))
-        _extremum_1d(ax, xs, ys, False)
-        if show_gradients:
-            _gradient_arrows_1d(ax, F, b, False)
-        _legend(ax)
-    _style(ax)
-    if title is None:
-        title = F.text if F.test_function is not None else _fn_label(F, ", ".join(names))
-    ax.set_title(title, fontsize=12)
-    _save(fig, path)
-    return fig
-
-
-def _given_bounds(bounds: Any) -> np.ndarray | None:
-    """``bounds`` as a ``(d, 2)`` array of (low, high) rows, checked; ``None`` if not given."""
+def _function_bounds(bounds: Any) -> np.ndarray | None:
+    """``bounds`` of :func:`plot_function` as a ``(d, 2)`` array (``None`` when not given)."""
     if bounds is None:
         return None
     try:
@@ -426,13 +432,80 @@ def _given_bounds(bounds: Any) -> np.ndarray | None:
     return b
 
 
-def _window_of(F: _Fn, d: int, b: np.ndarray | None) -> np.ndarray:
-    """The bounds to draw ``F`` on: those given, else the test function's domain, else
-    [-5, 5] per variable."""
+def _function_of(f: Any, b: np.ndarray | None) -> tuple[_Fn, int, np.ndarray]:
+    """What :func:`plot_function` draws: ``f``, its number of variables and the window."""
+    if f is None:
+        raise ParameterError("plot_function needs f")
+    d_hint = None if b is None else b.shape[0]
+    probe = None if b is None else b[:, 0] + np.outer([0.13, 0.41, 0.77], b[:, 1] - b[:, 0])
+    F = _resolve(f, d_hint, probe)
+    if F.d is None and d_hint is None:
+        F = _resolve(f, 1, np.array([[-0.7], [0.3], [1.9]]))
+        F.d = 1
+    d = F.d if F.d is not None else d_hint
+    if d not in (1, 2):
+        raise ParameterError(f"plot_function draws functions of 1 or 2 variables; f has {d}")
     if b is None:
         b = _bounds_of(F, d)
     if b is None:
         b = np.array([[-5.0, 5.0]] * d)
     if b.shape[0] != d:
         raise ParameterError(f"f has {d} variable(s) but {b.shape[0]} bounds were given")
-    return b
+    return F, d, b
+
+
+def _marks(ax: Any, F: _Fn, d: int, marks: Mapping[str, Any] | None) -> None:
+    """Named points on the picture, one colour each: x values on the curve (one variable) or
+    ``(x, y)`` points (two)."""
+    for i, (label, pts) in enumerate((marks or {}).items()):
+        try:
+            P = np.asarray(pts, dtype=float).reshape(-1, d)
+        except (TypeError, ValueError):
+            what = "x values" if d == 1 else "(x, y) points"
+            raise ParameterError(f"marks[{label!r}] must be {what}") from None
+        Q = P if d == 2 else np.column_stack([P[:, 0], F.value(P)])
+        ax.plot(Q[:, 0], Q[:, 1], "o", ms=10 - 2 * (i % 3), color=COLORS[i % len(COLORS)],
+                mec="black", mew=0.8, alpha=0.85, zorder=6 + i, linestyle="none",
+                label=str(label), gid="mark")
+
+
+def plot_function(f: Any, *, bounds: Any = None, path: Any = None, surface: bool = False,
+                  show_gradients: bool = False, title: str | None = None, levels: Any = None,
+                  cmap: str = _CMAP, marks: Mapping[str, Any] | None = None) -> Any:
+    """Draw ``f`` alone: a curve for one variable, contours (or a surface) for two.
+
+    ``bounds`` is ``(low, high)`` for one variable or ``[(xlow, xhigh), (ylow, yhigh)]`` for
+    two; by default the test function's domain, else ``[-5, 5]`` per variable (a Python
+    callable is taken to have one variable unless two bounds are given). One variable: the
+    lowest minimum on the interval is "minimum of f", the others "local minimum".
+    ``marks`` names points to show, one colour each: ``{"full-batch GD": [-0.96, ...]}``
+    (x values on the curve for one variable, ``(x, y)`` points for two).
+    """
+    F, d, b = _function_of(f, _function_bounds(bounds))
+    names = _var_names(F, None, d)
+    fig = _figure()
+    if d == 2 and surface:
+        ax = fig.add_subplot(projection="3d")
+        _surface_path(fig, ax, F, b, names, [], PATH_COLOR, False, cmap)
+    elif d == 2:
+        ax = fig.add_subplot()
+        _contour(fig, ax, F, b, names, levels=levels, cmap=cmap)
+        if show_gradients:
+            _gradient_field(ax, F, b, False)
+        _known_minima(ax, F, b)
+        _marks(ax, F, d, marks)
+        _legend_below(fig, ax)
+    else:
+        ax = fig.add_subplot()
+        xs, ys = _curve(ax, F, b, names[0], np.array([]))
+        _extremum_1d(ax, xs, ys, False)
+        if show_gradients:
+            _gradient_arrows_1d(ax, F, b, False)
+        _marks(ax, F, d, marks)
+        _legend(ax)
+    _style(ax)
+    if title is None:
+        title = F.text if F.test_function is not None else _fn_label(F, ", ".join(names))
+    ax.set_title(title, fontsize=12)
+    _save(fig, path)
+    return fig

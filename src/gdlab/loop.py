@@ -314,6 +314,7 @@ class _Rows:
             history.append(ctx.t, x, self.F, self.GN, lr)
         else:
             history.append(ctx.t, x[0], self.F[0], self.GN[0], lr)
+        ctx.schedule.observe(ctx.t, ev.f)  # a schedule driven by the loss (ReduceLROnPlateau)
         return lr
 
     def test_stop_rules(self, ev: Evaluation, ctx: StepContext, elapsed: float) -> bool:

@@ -162,6 +162,7 @@ def descend(objective: Objective, x0: np.ndarray, stepper: Stepper, *,
         ctx.lr = ctx.schedule.lr(ctx.t, stepper.lr)
         ctx.f_start = rows.f_start
         ctx.value = _values_on(objective, batch)
+        ctx.value_and_grad = lambda p: objective.value_and_grad(p, batch)  # noqa: B023
         ev = stepper.evaluate(objective, rows.x, batch, rows.rule_state, ctx)  # 2. evaluate
         lr = rows.record(ev, ctx, history)  # 3. record
         if rows.test_stop_rules(ev, ctx, time.perf_counter() - clock0):  # 4. stop rules

@@ -2,21 +2,34 @@
 schedulers), the line search, and the stepper protocol they share
 (:mod:`gdlab.optim.stepper`)."""
 
+from .base import Rule
 from .linesearch import Armijo
+from .quasi_newton import LBFGS, lbfgs
 from .rules import (
-    OPTIMIZERS,
-    SGD,
-    Adagrad,
-    Adam,
-    AdamW,
-    RMSprop,
-    Rule,
-    adagrad,
-    adam,
-    adamw,
-    make_rule,
-    rmsprop,
-    sgd,
+                    ASGD,
+                    OPTIMIZERS,
+                    SGD,
+                    Adadelta,
+                    Adagrad,
+                    Adam,
+                    Adamax,
+                    AdamW,
+                    NAdam,
+                    RAdam,
+                    RMSprop,
+                    Rprop,
+                    adadelta,
+                    adagrad,
+                    adam,
+                    adamax,
+                    adamw,
+                    asgd,
+                    make_rule,
+                    nadam,
+                    radam,
+                    rmsprop,
+                    rprop,
+                    sgd,
 )
 from .schedules import (
                     SCHEDULES,
@@ -45,7 +58,9 @@ from .schedules import (
 from .stepper import Evaluation, Objective, StepContext, Stepper, StepReport
 
 __all__ = ["Armijo", "OPTIMIZERS", "SGD", "Adagrad", "Adam", "AdamW", "RMSprop", "Rule",
-           "adagrad", "adam", "adamw", "make_rule", "rmsprop", "sgd",
+           "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS",
+           "adagrad", "adam", "adamw", "make_rule", "rmsprop", "sgd", "adadelta", "adamax",
+           "nadam", "radam", "rprop", "asgd", "lbfgs",
            "SCHEDULES", "Constant", "Cosine", "Exponential", "InverseTime", "Schedule",
            "StepDecay", "Warmup", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
            "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",

@@ -111,12 +111,15 @@ def test_plateau_sees_the_loss_of_a_step_from_the_next_step_on():
 
 
 def test_plateau_in_minimize_reduces_the_rate():
-    res = gdlab.minimize("x^2 + 10*y^2", x0=[3, 1], optimizer="sgd", lr=0.099, max_iter=300,
-                         eps=None, schedule={"name": "ReduceLROnPlateau", "factor": 0.5,
-                                             "patience": 2, "threshold": 0.3})
-    lrs = np.asarray(res.history.lr)
+    sched = make_schedule({"name": "ReduceLROnPlateau", "factor": 0.5, "patience": 2,
+                           "threshold": 0.3})
+    runs = [gdlab.minimize("x^2 + 10*y^2", x0=[3, 1], optimizer="sgd", lr=0.099,
+                           max_iter=300, eps=None, schedule=sched) for _ in range(2)]
+    lrs = np.asarray(runs[0].history.lr)
     assert lrs[0] == 0.099 and lrs[-1] == 0.099 / 2
     assert np.all(np.diff(lrs) <= 0)
+    # the same object in a second run starts afresh
+    np.testing.assert_array_equal(runs[1].history.lr, lrs)
 
 
 # --- ReduceLROnPlateau's state in training checkpoints ----------------------------------------

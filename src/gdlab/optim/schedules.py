@@ -833,7 +833,8 @@ class ReduceLROnPlateau(Schedule):
     it by ``eps`` or less), then ``cooldown`` steps pass without counting. The metric of
     a step is the objective's value there (the mean of the finite values of the active
     rows for many starts); see the module docstring for when it takes effect and what a
-    checkpoint keeps."""
+    checkpoint keeps. Asked for an earlier step than the last, it starts afresh (the same
+    object used for a new run)."""
 
     name = "ReduceLROnPlateau"
     params = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
@@ -855,9 +856,13 @@ class ReduceLROnPlateau(Schedule):
         self.best = math.inf
         self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
         self._pending: tuple[int, float] | None = None
+        self._t = -1  # the last step asked for
         self.restore({})
 
     def lr(self, t: int, base_lr: float) -> float:
+        if t < self._t:  # an earlier step: a new run starts afresh
+            self.restore({})
+        self._t = int(t)
         self._catch_up(t)
         if math.isnan(self._lr):
             self._lr = float(base_lr)
@@ -914,6 +919,7 @@ class ReduceLROnPlateau(Schedule):
         self.cooldown_counter = int(state.get("cooldown_counter", 0))
         self.last_epoch = int(state.get("last_epoch", 0))
         self._pending = None
+        self._t = -1
 
 
 def _metric(f: np.ndarray) -> float:

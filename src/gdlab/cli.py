@@ -248,11 +248,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--hidden", type=lambda t: tuple(int(v) for v in _numbers(t)), metavar="SIZES",
                    help="MLP hidden layer sizes, e.g. 128,64")
     f.add_argument("--activation", choices=["relu", "tanh", "sigmoid"])
-    f.add_argument("--optimizer", help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad "
+    f.add_argument("--optimizer", help="sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, "
+                   "adadelta, adamax, nadam, radam, rprop, asgd, lbfgs "
                    "(default: sgd for linear models, adam for MLPs)")
     f.add_argument("--lr", type=_number, help="learning rate (default: the model's)")
     f.add_argument("--momentum", type=_number, help="momentum for sgd")
-    f.add_argument("--schedule", help="constant, step, exponential, inverse_time, cosine, warmup")
+    f.add_argument("--schedule", help="constant, step, exponential, inverse_time, cosine, warmup, "
+                   "or a PyTorch scheduler that needs no options: ConstantLR, LinearLR, "
+                   "PolynomialLR, ReduceLROnPlateau")
     f.add_argument("--batch-size", type=_positive_int, help="default: full batch for linear "
                    "models in memory, 200 for MLPs, 256 for files; 1 = online SGD")
     f.add_argument("--epochs", type=_positive_int, help="default: the model's (10 for files)")
@@ -304,7 +307,7 @@ def _add_descent_options(m: argparse.ArgumentParser) -> None:
                         "starts; negative numbers work: --x0 -1.2,1). Default: the origin")
     m.add_argument("--vars", metavar="NAMES", help="variable order (default alphabetical)")
     m.add_argument("--optimizer", default=None, help="sgd (default), momentum, nesterov, adam, "
-                   "adamw, rmsprop, adagrad")
+                   "adamw, rmsprop, adagrad, adadelta, adamax, nadam, radam, rprop, asgd, lbfgs")
     m.add_argument("--lr", type=_number, help="learning rate (default: line search for sgd, "
                    "PyTorch's default otherwise)")
     m.add_argument("--momentum", type=_number, help="SGD/RMSProp momentum (torch's meaning)")
@@ -318,7 +321,10 @@ def _add_descent_options(m: argparse.ArgumentParser) -> None:
     m.add_argument("--lr-decay", type=_number, help="AdaGrad learning-rate decay")
     m.add_argument("--opt-eps", type=_number, metavar="EPS", help="the optimizer's eps "
                    "(Adam, RMSProp, AdaGrad)")
-    m.add_argument("--schedule", help="constant, step, exponential, inverse_time, cosine, warmup")
+    m.add_argument("--schedule", help="constant, step, exponential, inverse_time, cosine, warmup, "
+                   "or a PyTorch scheduler with numeric options: StepLR, ConstantLR, LinearLR, "
+                   "ExponentialLR, PolynomialLR, CosineAnnealingLR, "
+                   "CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, ReduceLROnPlateau")
     m.add_argument("--schedule-args", type=_point, metavar="K=V,...",
                    help="schedule options, e.g. step_size=50,gamma=0.5")
     m.add_argument("--eps", type=_number, default=1e-6, help="stop when |grad| < eps "

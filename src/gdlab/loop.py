@@ -163,6 +163,7 @@ def descend(objective: Objective, x0: np.ndarray, stepper: Stepper, *,
         ctx.f_start = rows.f_start
         if batch is not None or ctx.value is _no_batch_value:
             ctx.value = _values_on(objective, batch)
+            ctx.value_and_grad = _values_and_grads_on(objective, batch)
         ev = stepper.evaluate(objective, rows.x, batch, rows.rule_state, ctx)  # 2. evaluate
         lr = rows.record(ev, ctx, history)  # 3. record
         if rows.test_stop_rules(ev, ctx, time.perf_counter() - clock0):  # 4. stop rules
@@ -183,6 +184,12 @@ def descend(objective: Objective, x0: np.ndarray, stepper: Stepper, *,
 def _values_on(objective: Objective, batch: Any) -> Callable[[np.ndarray], np.ndarray]:
     """The objective's values at other points, on this step's batch."""
     return lambda points: objective.value(points, batch)
+
+
+def _values_and_grads_on(objective: Objective, batch: Any
+                         ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The objective's values and gradients at other points, on this step's batch."""
+    return lambda points: objective.value_and_grad(points, batch)
 
 
 def _no_batch_value(points: np.ndarray) -> np.ndarray:  # pragma: no cover - placeholder
@@ -326,6 +333,7 @@ class _Rows:
             history.append(ctx.t, x, self.F, self.GN, lr)
         else:
             history.append(ctx.t, x[0], self.F[0], self.GN[0], lr)
+        ctx.schedule.observe(ctx.t, ev.f)  # a schedule driven by the loss (ReduceLROnPlateau)
         return lr
 
     def test_stop_rules(self, ev: Evaluation, ctx: StepContext, elapsed: float) -> bool:

@@ -130,6 +130,7 @@ class _Epochs:
         self.checkpoint_meta = checkpoint_meta
         self.rule_state_ref = rule_state_ref
         self.loop_state: LoopState | None = None
+        self.schedule: Schedule | None = None   # its state() goes into checkpoints
         self.run_meta: dict[str, Any] = {}   # what a resumed run must agree with
         self.history: dict[str, list] = {"loss": [], "val_loss": [], "val_score": [],
                                          "lr": [], "time": []}
@@ -278,8 +279,12 @@ class _Epochs:
                 scalars[k] = v.item() if isinstance(v, np.generic) else v
         if self.loop_state is not None and self.loop_state.f_start is not None:
             arrays["loop_f_start"] = self.loop_state.f_start
+        sched = self.schedule.state() if self.schedule is not None else {}
+        if sched:  # numbers that may be infinite (a plateau's best) travel as float64
+            arrays["schedule_state"] = np.array(list(sched.values()), dtype=np.float64)
         meta = {**self.checkpoint_meta, **self.run_meta, "step": int(step),
-                "rule_scalars": scalars, "epochs_state": ep_meta}
+                "rule_scalars": scalars, "epochs_state": ep_meta,
+                "schedule_keys": list(sched)}
         persist.save(self.checkpoint, meta, arrays, kind="checkpoint")
 
     def close(self) -> None:
@@ -308,6 +313,7 @@ def _resume(path: str, state: LoopState, cb: _Epochs, checkpoint_meta: dict | No
     try:
         _check_resumable(path, meta, arrays, x, cb, checkpoint_meta)
         opt = _optimizer_arrays(path, arrays, state, opt_shapes)
+        _resume_later_state(meta, arrays, opt, x.dtype, cb.schedule)
         scalars = dict(meta["rule_scalars"])
         for k in arrays:
             if k.startswith("optf_"):
@@ -368,6 +374,18 @@ def _optimizer_arrays(path: str, arrays: dict[str, np.ndarray], state: LoopState
                                  f"expected {shape}")
         opt[k] = a.astype(state.rule_state[k].dtype, copy=True)
     return opt
+def _resume_later_state(meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                        opt: dict[str, np.ndarray], dtype: np.dtype,
+                        schedule: Schedule | None) -> None:
+    """What a checkpoint holds beyond the state made at the start: rule arrays made later
+    (a momentum buffer that a momentum schedule switched on) into ``opt``, and the
+    schedule's state (``Schedule.state``: a plateau's rate and counters)."""
+    for k in arrays:
+        if k.startswith("opt_") and k[4:] not in opt:
+            opt[k[4:]] = arrays[k].astype(dtype, copy=True)
+    if schedule is not None:
+        values = arrays.get("schedule_state", np.empty(0))
+        schedule.restore(dict(zip(meta.get("schedule_keys", []), map(float, values))))
 
 
 def _segment_starts(epoch_step: int, first: int, n_batches: int, every: int) -> np.ndarray:
@@ -417,7 +435,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
         checks.count("checkpoint_every (steps between checkpoints)", checkpoint_every, minimum=1)
     full_batch = stream.batch_size is None
     n_batches = 1 if full_batch else stream.n_batches()
-    sweep = _compiled_sweep(objective, rule, stream.batch_size, callbacks, compiled)
+    sweep = _compiled_sweep(objective, rule, stream.batch_size, callbacks, compiled, schedule)
     rule_state_ref: list = [None]
     cb = _Epochs(stream, objective, params, epochs=epochs, validation=validation, score=score,
                  tol=tol, patience=patience, restore_best=restore_best, checkpoint=checkpoint,
@@ -430,6 +448,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     cb.run_meta = {"n_params": int(x.shape[1]), "dtype": x.dtype.str,
                    "rule": _rule_name(rule), "opt_arrays": sorted(opt_shapes),
                    "n_batches": int(n_batches), "initial_step": int(initial_step)}
+    cb.schedule = schedule
     if resume is not None:
         _resume(resume, state, cb, checkpoint_meta, opt_shapes)
     rule_state_ref[0] = state.rule_state
@@ -466,13 +485,18 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
 
 
 def _compiled_sweep(loss: Any, rule: Any, batch_size: int | None, callbacks: tuple,
-                    compiled: bool | None) -> Any:
+                    compiled: bool | None, schedule: Schedule | None = None) -> Any:
     """The compiled online sweep to train with, or ``None`` for the Python loop (see
-    ``train``'s ``compiled``)."""
+    ``train``'s ``compiled``). The sweep takes the rates of a segment at once, so only a
+    schedule of rates alone (``Schedule.rate_only``: no momentum, no observed loss)."""
     if compiled and batch_size != 1:
         raise ParameterError(f"compiled=True is for online SGD (batch size 1), the batch size "
                              f"is {batch_size}")
-    if compiled is False or batch_size != 1 or (callbacks and not compiled):
+    if compiled and schedule is not None and not schedule.rate_only:
+        raise ParameterError(f"compiled=True runs schedules of the rate alone; {schedule!r} "
+                             f"sets the momentum or follows the loss")
+    if compiled is False or batch_size != 1 or (callbacks and not compiled) or \
+            (schedule is not None and not schedule.rate_only):
         return None
     return make_sweep(loss, rule, required=bool(compiled))
 

@@ -26,7 +26,10 @@ compacted with them by :meth:`Stepper.select`). Per loop step it calls:
 ``update(x, ev, state, ctx) -> StepReport | None``
     Move ``x`` in place, using the evaluation ``ev`` and the learning rate ``ctx.lr``
     (the schedule's rate of step ``ctx.t``; NaN for steppers that choose their own step);
-    ``ctx.value(points)`` evaluates the objective on the same batch (line searches).
+    ``ctx.value(points)`` evaluates the objective on the same batch (line searches), and
+    ``ctx.value_and_grad(points)`` its values and gradients there (L-BFGS's strong-Wolfe
+    search). The schedule's momentum of the step, if it sets one (``OneCycleLR``,
+    ``CyclicLR``), is ``ctx.schedule.momentum(ctx.t)``.
     Return ``None``, or a :class:`StepReport` with rows that stop after this update
     (``stop``), rows it could not move (``moved``), the step size it took (``lr``, for
     the history) and the evaluations it made (``nfev``).
@@ -62,6 +65,10 @@ if TYPE_CHECKING:
     from .schedules import Schedule
 
 State = dict[str, Any]
+
+
+def _no_batch(points: np.ndarray) -> Any:  # pragma: no cover - placeholder
+    raise RuntimeError("no batch taken yet")
 
 
 class Objective(Protocol):
@@ -101,6 +108,9 @@ class StepContext:
     f_start: np.ndarray | None
     #: the objective's values at other points on this step's batch
     value: Callable[[np.ndarray], np.ndarray]
+    #: the objective's values and gradients at other points on this step's batch
+    #: (``(f, g)`` as ``Objective.value_and_grad``: L-BFGS's strong-Wolfe search)
+    value_and_grad: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = _no_batch
 
 
 @dataclass

@@ -53,9 +53,9 @@ TIME_LIMIT = 5.0
 class Deadline:
     """The wall clock of one request: ``left()`` seconds remain; ``passed`` once spent."""
 
-    def __init__(self, seconds: float = TIME_LIMIT):
-        self.seconds = seconds
-        self.end = time.perf_counter() + seconds
+    def __init__(self, seconds: float | None = None):
+        self.seconds = TIME_LIMIT if seconds is None else seconds
+        self.end = time.perf_counter() + self.seconds
 
     def left(self) -> float:
         return max(0.0, self.end - time.perf_counter())

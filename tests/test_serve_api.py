@@ -416,3 +416,16 @@ def test_every_preset_runs(client, preset):
                                    "seed")}
         out = strict(fit(client, **body))
         assert all(run["status"] == "end_of_data" for run in out["runs"])
+
+
+def test_a_moved_slider_recomputes_only_its_run(client):
+    from gdlab.serve.cache import RUNS
+    runs = [{"optimizer": "adam", "lr": 0.05}, {"optimizer": "rmsprop", "lr": 0.01}]
+    first = strict(descend(client, formula="beale", starts=[[1, 1]], runs=runs))
+    hits = RUNS.hits
+    runs[1] = {"optimizer": "rmsprop", "lr": 0.0123}
+    second = strict(descend(client, formula="beale", starts=[[1, 1]], runs=runs))
+    assert RUNS.hits == hits + 1
+    assert second["runs"][0]["starts"] == first["runs"][0]["starts"]
+    alone = minimize("beale", x0=[1, 1], optimizer="rmsprop", lr=0.0123, max_iter=1000)
+    assert second["runs"][1]["starts"][0]["nit"] == alone.nit

@@ -8,10 +8,16 @@ from typing import Any
 import numpy as np
 
 
-def floats(values: Any) -> list[Any]:
-    """A list (nested like ``values``) of floats, ``None`` where not finite."""
+def floats(values: Any, digits: int | None = None) -> list[Any]:
+    """A list (nested like ``values``) of floats, ``None`` where not finite; ``digits``
+    significant digits for what is only drawn (a grid's values: a third of the text)."""
     a = np.asarray(values, dtype=float)
     finite = np.isfinite(a)
+    if digits is not None:
+        with np.errstate(all="ignore"):
+            scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(a))))
+            rounded = np.round(a * scale) / scale
+        a = np.where(finite & (a != 0) & np.isfinite(rounded), rounded, a)
     if finite.all():
         return a.tolist()
     out = a.astype(object)

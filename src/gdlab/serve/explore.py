@@ -4,7 +4,8 @@ The formula goes to :class:`gdlab.calculus.Function` (and so to :mod:`gdlab.expr
 door for formula text); the picture is one vectorized evaluation on a grid; the runs are one
 :func:`gdlab.minimize` with every (optimizer, start) pair as a row (:class:`Mixed` groups),
 and a failed row's reason, whose hint depends on its learning rate, comes from
-``minimize`` run again on that optimizer alone.
+``minimize`` run again on that optimizer alone. Runs computed before (a slider moved another
+optimizer's lr) come from :mod:`gdlab.serve.cache`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..optim.schedules import make_schedule
 from ..optimize import minimize
 from ..result import Status
 from . import encode, limits
+from .cache import RUNS
 from .catalog import optimizer_options, schedule_options
 from .limits import Deadline
 from .mixed import Mixed
@@ -124,7 +126,7 @@ def picture(fn: Function, view: np.ndarray, body: Any) -> dict[str, Any]:
     with np.errstate(all="ignore"):
         z = fn.value(np.column_stack([gx.ravel(), gy.ravel()])).reshape(n, n)
     out: dict[str, Any] = {"kind": "grid", "x": encode.floats(xs), "y": encode.floats(ys),
-           "z": encode.floats(z)}
+           "z": encode.floats(z, digits=6)}
     m = limits.count(body, "field", 0, maximum=limits.MAX_FIELD, minimum=0)
     if m >= 2:
         out["field"] = _field(fn, view, m)
@@ -151,7 +153,7 @@ def _field(fn: Function, view: np.ndarray, m: int) -> dict[str, Any]:
     nan = np.full_like(px, np.nan)
     xs = np.column_stack([px, ex, nan, hx[0], ex, hx[1], nan])[ok].ravel()
     ys = np.column_stack([py, ey, nan, hy[0], ey, hy[1], nan])[ok].ravel()
-    return {"x": encode.floats(xs), "y": encode.floats(ys)}
+    return {"x": encode.floats(xs, digits=5), "y": encode.floats(ys, digits=5)}
 
 
 def _starts(body: Any, d: int) -> np.ndarray:
@@ -194,18 +196,42 @@ def _spec(raw: Any, i: int) -> RunSpec:
 
 def race(fn: Function, starts: np.ndarray, specs: list[RunSpec], *, max_steps: int,
          eps: float | None, maximize: bool, deadline: Deadline) -> list[dict[str, Any]]:
-    """Every run from every start: one ``minimize`` over all rows."""
-    n = len(starts)
-    rules = [(s.rule(maximize), make_schedule(s.schedule), n) for s in specs]
+    """Every run from every start: runs computed before come from the cache, the others
+    from one ``minimize`` over all their rows."""
     common: dict[str, Any] = {"max_iter": max_steps, "eps": eps, "maximize": maximize,
-              "history_limit": max_steps + 2}
+                              "history_limit": max_steps + 2}
+    keys = [RUNS.key(fn.text, fn.variables, starts.tolist(), s.name, s.lr, s.options,
+                     s.schedule, max_steps, eps, maximize) for s in specs]
+    rows: list[list[dict[str, Any]] | None] = [RUNS.get(k) for k in keys]
+    todo = [k for k, r in enumerate(rows) if r is None]
+    if todo:
+        fresh = _compute(fn, starts, [specs[k] for k in todo], common, deadline)
+        for k, new in zip(todo, fresh):
+            rows[k] = new
+            if all(row["status"] != Status.TIME_LIMIT for row in new):
+                RUNS.put(keys[k], new, sum(len(row["f"]) * (fn.n_vars + 2) for row in new))
+    out = []
+    for s, run in zip(specs, rows):
+        assert run is not None
+        schedule = make_schedule(s.schedule)
+        lrs = [schedule.lr(t, s.lr) for t in range(max(r["nit"] for r in run) + 1)]
+        out.append({"label": s.label, "optimizer": s.name, "lr": s.lr,
+                    "lr_steps": encode.floats(lrs), "starts": run})
+    return out
+
+
+def _compute(fn: Function, starts: np.ndarray, specs: list[RunSpec], common: dict[str, Any],
+             deadline: Deadline) -> list[list[dict[str, Any]]]:
+    """The rows of each run: one ``minimize`` with every (run, start) pair as a row."""
+    n = len(starts)
+    maximize = common["maximize"]
     x0 = np.tile(starts, (len(specs), 1))
     if len(specs) == 1:
-        s = specs[0]
-        res = minimize(fn, x0=x0, optimizer=rules[0][0], schedule=s.schedule,
+        res = minimize(fn, x0=x0, optimizer=specs[0].rule(maximize), schedule=specs[0].schedule,
                        time_limit=deadline.left(), **common)
     else:
-        res = minimize(fn, x0=x0, optimizer=Mixed(rules, maximize), time_limit=deadline.left(),
+        groups = [(s.rule(maximize), make_schedule(s.schedule), n) for s in specs]
+        res = minimize(fn, x0=x0, optimizer=Mixed(groups, maximize), time_limit=deadline.left(),
                        **common)
     rows = _rows(res)
     if len(specs) > 1:
@@ -214,15 +240,9 @@ def race(fn: Function, starts: np.ndarray, specs: list[RunSpec], *, max_steps: i
         if row["status"] == Status.TIME_LIMIT:
             row["reason"] += (f" (the playground computes at most {deadline.seconds:g} s per "
                               f"request: try fewer steps, starts or optimizers)")
-    out = []
-    for k, s in enumerate(specs):
-        lrs = [rules[k][1].lr(t, s.lr) for t in range(max(r["nit"] for r in
-                                                          rows[k * n:(k + 1) * n]) + 1)]
-        out.append({"label": s.label, "optimizer": s.name, "lr": s.lr,
-                    "lr_steps": encode.floats(lrs), "starts": rows[k * n:(k + 1) * n]})
-    if fn.n_vars == 1:
-        _slopes(fn, out)
-    return out
+        if fn.n_vars == 1:
+            _slope(fn, row)
+    return [rows[k * n:(k + 1) * n] for k in range(len(specs))]
 
 
 def _rows(res: Any) -> list[dict[str, Any]]:
@@ -264,11 +284,9 @@ def _explain_failures(fn: Function, starts: np.ndarray, specs: list[RunSpec],
             rows[k * n + j] = row
 
 
-def _slopes(fn: Function, runs: list[dict[str, Any]]) -> None:
-    """One variable: the derivative at every point of every path (the tangents drawn)."""
-    for run in runs:
-        for row in run["starts"]:
-            x = np.array([v if v is not None else np.nan for v in row["path"][0]], dtype=float)
-            with np.errstate(all="ignore"):
-                _, g = fn.value_and_grad(x[:, None])
-            row["slope"] = encode.floats(np.asarray(g)[:, 0])
+def _slope(fn: Function, row: dict[str, Any]) -> None:
+    """One variable: the derivative at every point of the path (the tangents drawn)."""
+    x = np.array([v if v is not None else np.nan for v in row["path"][0]], dtype=float)
+    with np.errstate(all="ignore"):
+        _, g = fn.value_and_grad(x[:, None])
+    row["slope"] = encode.floats(np.asarray(g)[:, 0])

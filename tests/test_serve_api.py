@@ -429,3 +429,38 @@ def test_a_moved_slider_recomputes_only_its_run(client):
     assert second["runs"][0]["starts"] == first["runs"][0]["starts"]
     alone = minimize("beale", x0=[1, 1], optimizer="rmsprop", lr=0.0123, max_iter=1000)
     assert second["runs"][1]["starts"][0]["nit"] == alone.nit
+
+
+# ---- the command ------------------------------------------------------------------------
+
+def test_gdlab_serve_parses_its_options_and_calls_the_server(monkeypatch):
+    import gdlab.serve
+    import gdlab.serve.server
+    from gdlab.cli import main
+    calls = []
+    monkeypatch.setattr(gdlab.serve.server, "serve", lambda *a: calls.append(a))
+    assert main(["serve", "--port", "8123", "--no-browser"]) == 0
+    assert main(["serve"]) == 0
+    assert calls == [("127.0.0.1", 8123, False), ("127.0.0.1", 8000, True)]
+
+
+def test_gdlab_serve_says_what_is_missing(monkeypatch, capsys):
+    import importlib.util
+
+    from gdlab.cli import main
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "uvicorn" else real(name, *a))
+    assert main(["serve", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert "needs uvicorn" in err and "gdlab[serve]" in err and "Traceback" not in err
+    monkeypatch.setattr(importlib.util, "find_spec", real)
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "port must be" in capsys.readouterr().err
+
+
+def test_the_address_printed():
+    from gdlab.serve.server import url_of
+    assert url_of("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
+    assert url_of("::1", 8080) == "http://[::1]:8080/"
+    assert url_of("0.0.0.0", 8000) == "http://127.0.0.1:8000/"

@@ -13,13 +13,33 @@ export function react(div, traces, layout) {
     legend: { orientation: 'h', y: -0.15 }, uirevision: layout.uirevision, ...layout }, CONFIG);
 }
 
+// [min, max] of the finite values (a loop: spreading long arrays into Math.min overflows)
+export function extent(values) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v !== null && Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  }
+  return [lo, hi];
+}
+
+// a log axis when every value is positive and they span more than two decades
+export function logScale(values) {
+  const [lo, hi] = extent(values);
+  return lo > 0 && hi > 100 * lo;
+}
+
+// decades between the labels of a log axis: at most about six labels
+export function decades(values) {
+  const [lo, hi] = extent(values);
+  return Math.max(1, Math.ceil(Math.log10(hi / lo) / 6));
+}
+
 function finite(values) { return values.filter((v) => v !== null && Number.isFinite(v)); }
 
 function span(values, pad = 0.08) {
-  const v = finite(values);
-  if (!v.length) return [-1, 1];
-  let lo = Math.min(...v);
-  let hi = Math.max(...v);
+  let [lo, hi] = extent(values);
+  if (lo > hi) return [-1, 1];
   if (hi - lo < 1e-12) { lo -= 1; hi += 1; }
   const d = (hi - lo) * pad;
   return [lo - d, hi + d];
@@ -27,9 +47,8 @@ function span(values, pad = 0.08) {
 
 // log levels: log10(z - min + a small part of the range), the valley stays visible
 function logLevels(z) {
-  const flat = finite(z.flat());
-  const lo = Math.min(...flat);
-  const shift = (Math.max(...flat) - lo) * 1e-4 || 1e-12;
+  const [lo, hi] = extent(z.flat());
+  const shift = (hi - lo) * 1e-4 || 1e-12;
   return z.map((row) => row.map((v) => (v === null ? null : Math.log10(v - lo + shift))));
 }
 
@@ -82,7 +101,7 @@ function curveFigure(answer, settings, k) {
                    uirevision: answer.function.text };
   if (settings.derivative) {
     layout.yaxis2 = { overlaying: 'y', side: 'right', range: span(pic.slope), showgrid: false,
-                      zeroline: true, title: { text: "f'" } };
+                      zeroline: false, title: { text: "f'" } };
   }
   return { traces, layout };
 }
@@ -98,7 +117,7 @@ function contourFigure(answer, settings, k) {
   const traces = [{ type: 'contour', x: pic.x, y: pic.y, z: settings.log_levels ? logLevels(pic.z) : pic.z,
                     colorscale: 'Viridis', reversescale: false, ncontours: 30, showscale: true,
                     contours: { coloring: 'heatmap', showlines: true }, line: { width: 0.5 },
-                    colorbar: { title: { text: settings.log_levels ? 'log10 f' : 'f' }, thickness: 12 },
+                    colorbar: { title: { text: settings.log_levels ? 'log10(f - min)' : 'f' }, thickness: 12 },
                     name: 'f', showlegend: false, hovertemplate: 'x=%{x:.3g}<br>y=%{y:.3g}<extra></extra>' }];
   if (pic.field) {
     traces.push({ x: pic.field.x, y: pic.field.y, mode: 'lines', name: '-grad f', hoverinfo: 'skip',
@@ -156,19 +175,18 @@ export function lossFigure(answer, k, maximize) {
   const rows = paths(answer);
   const all = rows.flatMap((p) => finite(p.row.f));
   const ok = rows.filter((p) => !p.row.failed).flatMap((p) => finite(p.row.f));
-  const positive = all.length > 0 && all.every((v) => v > 0) && !maximize;
+  const positive = logScale(all) && !maximize;
   const traces = rows.map((p) => ({ y: p.row.f, mode: 'lines', name: p.name,
                                     line: { color: p.color, width: 1.5 } }));
   const layout = { xaxis: { title: { text: 'step' } }, uirevision: 'loss',
                    yaxis: { title: { text: maximize ? 'f (ascent)' : 'f' }, type: positive ? 'log' : 'linear',
-                            exponentformat: 'power' },
+                            exponentformat: 'power', dtick: positive ? decades(ok.length ? ok : all) : undefined },
                    shapes: [{ type: 'line', x0: k, x1: k, yref: 'paper', y0: 0, y1: 1,
                               line: { color: '#999', width: 1, dash: 'dot' } }] };
   if (!positive && ok.length) layout.yaxis.range = span(ok);
   if (positive && ok.length) {
-    const lo = Math.log10(Math.min(...ok));
-    const hi = Math.log10(Math.max(...ok));
-    layout.yaxis.range = [lo - 0.3, Math.max(hi, lo + 1) + 0.3];
+    const [lo, hi] = extent(ok);
+    layout.yaxis.range = [Math.log10(lo) - 0.3, Math.log10(hi) + 0.3];
   }
   return { traces, layout };
 }

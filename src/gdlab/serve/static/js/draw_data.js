@@ -1,6 +1,7 @@
 // Plotly figures of training answers: the fitted lines, the decision regions, the double
 // well, and the loss curves.
 
+import { decades, logScale } from './draw.js';
 import { colorOf } from './state.js';
 
 const CLASS_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -117,9 +118,10 @@ export function dataLossFigure(answer, k) {
     epoch = run && run.snapshots.length ? at(run.snapshots, k).epoch : 0;
   }
   const all = answer.runs.flatMap((r) => r.loss.concat(r.val_loss || [])).filter(Number.isFinite);
-  const positive = all.length && all.every((v) => v > 0);
+  const positive = logScale(all);
   return { traces, layout: { xaxis: { title: { text: 'epoch' } }, uirevision: 'data-loss',
-           yaxis: { title: { text: 'loss' }, type: positive ? 'log' : 'linear', exponentformat: 'power' },
+           yaxis: { title: { text: 'loss' }, type: positive ? 'log' : 'linear', exponentformat: 'power',
+                    dtick: positive ? decades(all) : undefined },
            title: { text: 'loss per epoch (dashed: validation)', font: { size: 13 } },
            shapes: epoch === null ? [] : [{ type: 'line', x0: epoch, x1: epoch, yref: 'paper', y0: 0, y1: 1,
                                             line: { color: '#999', width: 1, dash: 'dot' } }] } };

@@ -284,7 +284,7 @@ def test_many_variables_have_no_picture_but_run(client):
     ({"starts": [[0]], "runs": [RUN], "max_steps": limits.MAX_STEPS + 1}, "max_steps"),
     ({"starts": [[0]], "runs": [RUN], "curve_points": limits.MAX_CURVE + 1}, "curve_points"),
     ({"starts": [[1e300]], "runs": [RUN]}, "start"),
-    ({"starts": [[0, 1]], "runs": [RUN]}, "1 value"),
+    ({"starts": [[0], [0, 1]], "runs": [RUN]}, "1 value"),
     ({"starts": [[0]], "runs": [{"optimizer": "sgd"}]}, "lr"),
     ({"starts": [[0]], "runs": [{"optimizer": "sgdd", "lr": 0.1}]}, "did you mean"),
     ({"starts": [[0]], "runs": [{"optimizer": "sgd", "lr": 0.1, "options": {"lr": 1}}]}, "options"),
@@ -464,3 +464,8 @@ def test_the_address_printed():
     assert url_of("127.0.0.1", 8000) == "http://127.0.0.1:8000/"
     assert url_of("::1", 8080) == "http://[::1]:8080/"
     assert url_of("0.0.0.0", 8000) == "http://127.0.0.1:8000/"
+
+
+def test_starts_placed_for_another_formula_are_set_aside_and_said_so(client):
+    out = strict(descend(client, formula="x**2", starts=[[1, 2], [3, 4]], runs=[RUN]))
+    assert out["starts_ignored"] is True and out["runs"] == []

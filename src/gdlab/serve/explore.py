@@ -70,6 +70,9 @@ def descend(body: Any, deadline: Deadline) -> dict[str, Any]:
     out: dict[str, Any] = {"function": _describe(fn), "view": view.tolist(),
                            "picture": picture(fn, view, body)}
     starts = _starts(body, d)
+    if starts is None:      # every start was for another number of variables: a new formula
+        out["starts_ignored"] = True
+        starts = np.zeros((0, d))
     specs = [_spec(r, i) for i, r in enumerate(limits.items(body, "runs",
                                                             maximum=limits.MAX_RUNS))]
     max_steps = limits.count(body, "max_steps", 1000, maximum=limits.MAX_STEPS)
@@ -156,11 +159,18 @@ def _field(fn: Function, view: np.ndarray, m: int) -> dict[str, Any]:
     return {"x": encode.floats(xs, digits=5), "y": encode.floats(ys, digits=5)}
 
 
-def _starts(body: Any, d: int) -> np.ndarray:
+def _starts(body: Any, d: int) -> np.ndarray | None:
+    """The starts, or ``None`` when all of them have one width other than ``d`` (placed for
+    the formula before: the page then says so and asks for new ones)."""
     raw = limits.items(body, "starts", maximum=limits.MAX_STARTS)
+    if not all(isinstance(p, list) for p in raw):
+        raise ParameterError("each start must be a list of numbers, one per variable")
+    widths = {len(p) for p in raw}
+    if len(widths) == 1 and d not in widths:
+        return None
     rows = []
     for p in raw:
-        if not isinstance(p, list) or len(p) != d:
+        if len(p) != d:
             raise ParameterError(f"each start needs {d} value(s), one per variable")
         rows.append([limits.coordinate("start", v) for v in p])
     return np.array(rows, dtype=float).reshape(-1, d)

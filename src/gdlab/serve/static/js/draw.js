@@ -56,7 +56,9 @@ function logLevels(z) {
 export function paths(answer) {
   const out = [];
   answer.runs.forEach((run, r) => run.starts.forEach((row, s) => out.push({
-    run, row, r, s, color: colorOf(r), name: run.starts.length > 1 ? `${run.label} #${s + 1}` : run.label,
+    run, row, r, s, color: colorOf(r), name: run.label,
+    // one legend entry per run, whatever the number of starts
+    legend: { legendgroup: `run${r}`, showlegend: s === 0 },
   })));
   return out;
 }
@@ -85,7 +87,7 @@ function curveFigure(answer, settings, k) {
     const i = Math.min(k, p.row.nit);
     traces.push({ x: upTo(p.row.path[0], i), y: upTo(p.row.f, i), mode: 'lines+markers',
                   name: p.name, line: { color: p.color, width: 1.5 },
-                  marker: { color: p.color, size: 6 } });
+                  marker: { color: p.color, size: 6 }, ...p.legend });
     const x = p.row.path[0][i];
     const y = p.row.f[i];
     const m = p.row.slope ? p.row.slope[i] : null;
@@ -126,7 +128,8 @@ function contourFigure(answer, settings, k) {
   for (const p of paths(answer)) {
     const i = Math.min(k, p.row.nit);
     traces.push({ x: upTo(p.row.path[0], i), y: upTo(p.row.path[1], i), mode: 'lines+markers',
-                  name: p.name, line: { color: p.color, width: 2 }, marker: { color: p.color, size: 4 } });
+                  name: p.name, line: { color: p.color, width: 2 }, marker: { color: p.color, size: 4 },
+                  ...p.legend });
   }
   const minima = answer.function.minima || [];
   if (minima.length) {
@@ -142,19 +145,36 @@ function contourFigure(answer, settings, k) {
                              uirevision: answer.function.text } };
 }
 
+// steps of a path inside the view box (a diverging run leaves it: the rest is not drawn)
+function inView(row, view, k) {
+  const [[x0, x1], [y0, y1]] = view;
+  let i = 0;
+  while (i <= k && i < row.f.length) {
+    const x = row.path[0][i];
+    const y = row.path[1][i];
+    if (x === null || y === null || row.f[i] === null || x < x0 || x > x1 || y < y0 || y > y1) break;
+    i += 1;
+  }
+  return i;
+}
+
 function surfaceFigure(answer, k) {
   const pic = answer.picture;
   const traces = [{ type: 'surface', x: pic.x, y: pic.y, z: pic.z, colorscale: 'Viridis',
                     opacity: 0.85, showscale: false, name: 'f' }];
   for (const p of paths(answer)) {
-    const i = Math.min(k, p.row.nit);
-    traces.push({ type: 'scatter3d', mode: 'lines+markers', x: upTo(p.row.path[0], i),
-                  y: upTo(p.row.path[1], i), z: upTo(p.row.f, i), name: p.name,
-                  line: { color: p.color, width: 5 }, marker: { color: p.color, size: 2 } });
+    const n = inView(p.row, answer.view, Math.min(k, p.row.nit));
+    traces.push({ type: 'scatter3d', mode: 'lines+markers', x: p.row.path[0].slice(0, n),
+                  y: p.row.path[1].slice(0, n), z: p.row.f.slice(0, n), name: p.name,
+                  line: { color: p.color, width: 5 }, marker: { color: p.color, size: 2 }, ...p.legend });
   }
   const names = answer.function.variables;
-  return { traces, layout: { scene: { xaxis: { title: { text: names[0] } }, yaxis: { title: { text: names[1] } },
-                                      zaxis: { title: { text: 'f' } } }, uirevision: 'surface' } };
+  const [vx, vy] = answer.view;
+  return { traces, layout: { scene: { xaxis: { title: { text: names[0] }, range: vx },
+                                      yaxis: { title: { text: names[1] }, range: vy },
+                                      zaxis: { title: { text: 'f' }, range: span(pic.z.flat(), 0.02) } },
+                             uirevision: 'surface',
+                             title: { text: 'paths drawn while inside the view', font: { size: 12 } } } };
 }
 
 function coordinatesFigure(answer, k) {
@@ -163,6 +183,7 @@ function coordinatesFigure(answer, k) {
     const i = Math.min(k, p.row.nit);
     p.row.path.forEach((coords, j) => traces.push({
       y: upTo(coords, i), mode: 'lines', name: `${p.name}: ${answer.function.variables[j]}`,
+      legendgroup: `run${p.r}`, showlegend: p.s === 0,
       line: { color: p.color, dash: ['solid', 'dash', 'dot', 'dashdot'][j % 4], width: 1.5 } }));
   }
   return { traces, layout: { xaxis: { title: { text: 'step' } }, yaxis: { title: { text: 'coordinates' } },
@@ -177,7 +198,7 @@ export function lossFigure(answer, k, maximize) {
   const ok = rows.filter((p) => !p.row.failed).flatMap((p) => finite(p.row.f));
   const positive = logScale(all) && !maximize;
   const traces = rows.map((p) => ({ y: p.row.f, mode: 'lines', name: p.name,
-                                    line: { color: p.color, width: 1.5 } }));
+                                    line: { color: p.color, width: 1.5 }, ...p.legend }));
   const layout = { xaxis: { title: { text: 'step' } }, uirevision: 'loss',
                    yaxis: { title: { text: maximize ? 'f (ascent)' : 'f' }, type: positive ? 'log' : 'linear',
                             exponentformat: 'power', dtick: positive ? decades(ok.length ? ok : all) : undefined },

@@ -165,6 +165,11 @@ export class FunctionsTab {
     if (!reply.ok) { this.showError(reply.body); return; }
     this.clearError();
     this.answer = reply.body;
+    if (this.answer.starts_ignored) {      // the starts were placed for another formula
+      this.st.starts = [];
+      this.startsBox.value = '';
+      this.page.saveState();
+    }
     this.derivative.textContent = derivativeText(this.answer.function);
     this.fillView();
     this.page.lastAnswer = { tab: 'functions', request: this.payload(), answer: this.answer };
@@ -191,7 +196,9 @@ export class FunctionsTab {
   showStatus() {
     const rows = [];
     if (!this.answer.runs.length) {
-      rows.push(el('div', { class: 'muted', text: this.st.starts.length ? 'Add an optimizer.' : 'Click the plot to place a start.' }));
+      const why = this.answer.starts_ignored ? `The starts were for another number of variables; f has ${
+        this.answer.function.variables.length}. ` : '';
+      rows.push(el('div', { class: 'muted', text: this.st.starts.length ? 'Add an optimizer.' : `${why}Click the plot to place a start.` }));
     }
     this.answer.runs.forEach((run, r) => run.starts.forEach((row, s) => {
       const line = el('div', { class: `run${row.failed ? ' failed' : ''}`, testid: 'run-status' }, [

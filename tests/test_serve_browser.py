@@ -7,6 +7,7 @@ saying how to install it, when Chromium is missing; CI (.ci/run) installs it.
 """
 
 import io
+import json
 import os
 import socket
 import subprocess
@@ -39,26 +40,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server:
+    """``gdlab serve --no-browser`` on a free port, started at once and waited for later,
+    so that Chromium starts while the server imports gdlab."""
+
+    def __init__(self):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}/"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from gdlab.cli import main; "
+             f"sys.exit(main(['serve', '--no-browser', '--port', '{port}']))"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.ready = False
+
+    def wait(self) -> str:
+        deadline = time.time() + 30
+        while not self.ready:
+            try:
+                urllib.request.urlopen(self.url + "api/catalog", timeout=2).read()
+                self.ready = True
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.proc.kill()
+                    pytest.fail(f"gdlab serve did not start: {self.proc.stdout.read()}")
+                time.sleep(0.1)
+        return self.url
+
+
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from gdlab.cli import main; "
-                             f"sys.exit(main(['serve', '--no-browser', '--port', '{port}']))"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "api/catalog", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"gdlab serve did not start: {proc.stdout.read()}")
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    s = Server()
+    yield s
+    s.proc.terminate()
+    s.proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +87,14 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, server):
+def page(server, browser):
     page = browser.new_page()
     problems = []
     # the API's 400 for a refused formula is expected; every other console error is not
     page.on("console", lambda m: problems.append(m.text) if m.type == "error"
             and "status of 400" not in m.text else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(server)
+    page.goto(server.wait())
     expect(page.get_by_test_id("run-status").first).to_be_visible()
     page.get_by_test_id("speed").select_option("1000")     # short animations
     yield page
@@ -131,9 +145,11 @@ def test_the_copied_address_reproduces_the_picture(page, browser):
     page.get_by_test_id("presets").select_option("local-minima")
     expect(run_statuses(page)).to_have_count(3)
     lr = page.get_by_test_id("optimizer-list").get_by_test_id("optimizer-lr").nth(1)
-    lr.fill("0.02")
-    lr.press("Enter")
+    for value in ("0.05", "0.005", "0.02"):      # quick changes: the latest request wins
+        lr.fill(value)
+        lr.press("Enter")
     expect(run_statuses(page).nth(1)).to_contain_text("momentum lr=0.02")
+    expect(page.get_by_test_id("status")).not_to_contain_text("lr=0.005")
     page.get_by_test_id("share").click()
     url = page.get_by_test_id("share-url").input_value()
     assert "#s=" in url
@@ -162,6 +178,14 @@ def test_a_data_preset_trains_and_the_loss_falls(page):
     assert len(train) == 100 and train[-1] < 0.5 * train[0]
     expect(page.get_by_test_id("dataset")).to_have_value("blobs")
     expect(page.get_by_test_id("model")).to_have_value("logistic")
+    with page.expect_download() as download:
+        page.get_by_test_id("download-json").click()
+    saved = json.loads(open(download.value.path()).read())
+    assert saved["state"]["data"]["task"] == "classification"
+    assert saved["answer"]["runs"][0]["loss"] == train
+    with page.expect_download() as download:
+        page.get_by_test_id("download-png").click()
+    assert open(download.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_hostile_formula_shows_the_parsers_error_in_place(page):

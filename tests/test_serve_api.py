@@ -469,3 +469,23 @@ def test_the_address_printed():
 def test_starts_placed_for_another_formula_are_set_aside_and_said_so(client):
     out = strict(descend(client, formula="x**2", starts=[[1, 2], [3, 4]], runs=[RUN]))
     assert out["starts_ignored"] is True and out["runs"] == []
+
+
+def test_a_request_whose_page_moved_on_is_not_computed(monkeypatch):
+    import anyio
+
+    import gdlab.serve.api as api
+
+    class Gone:
+        url = type("U", (), {"path": "/api/descend"})()
+
+        async def body(self):
+            return b'{"formula": "x"}'
+
+        async def is_disconnected(self):
+            return True
+
+    def never(body, deadline):
+        raise AssertionError("computed for a client that went away")
+    r = anyio.run(api._compute, Gone(), never)
+    assert r.status_code == 499

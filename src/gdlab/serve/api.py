@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any, Callable
 
 import anyio
@@ -24,7 +25,7 @@ from .training import fit
 
 log = logging.getLogger("gdlab.serve")
 
-#: computations at once (the others wait): one per core of a small machine
+#: computations at once (the others wait their turn): one per core of a small machine
 _WORKERS = anyio.CapacityLimiter(2)
 
 
@@ -49,7 +50,12 @@ async def _compute(request: Request, work: Callable[[Any, Deadline], dict[str, A
     if not isinstance(body, dict):
         return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
     try:
-        result = await anyio.to_thread.run_sync(_timed, work, body, limiter=_WORKERS)
+        async with _WORKERS:
+            # a request whose page moved on while it waited (the page aborts stale requests:
+            # the latest wins) is not computed at all
+            if await request.is_disconnected():
+                return JSONResponse({"error": "the client went away"}, status_code=499)
+            result = await anyio.to_thread.run_sync(_timed, work, body)
     except FormulaError as e:
         return JSONResponse({"error": str(e), "kind": "formula", "message": e.reason,
                              "position": e.position, "hint": e.hint, "text": e.text},
@@ -65,12 +71,7 @@ async def _compute(request: Request, work: Callable[[Any, Deadline], dict[str, A
 
 def _timed(work: Callable[[Any, Deadline], dict[str, Any]], body: Any) -> dict[str, Any]:
     """``work(body, deadline)`` with the request's wall-clock limit starting now."""
-    deadline = Deadline()
-    out = work(body, deadline)
-    out["elapsed"] = round(deadline.seconds - (deadline.end - _now()), 4)
+    start = time.perf_counter()
+    out = work(body, Deadline())
+    out["elapsed"] = round(time.perf_counter() - start, 4)
     return out
-
-
-def _now() -> float:
-    import time
-    return time.perf_counter()

@@ -68,6 +68,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         if scope["type"] != "http":  # no websockets here
+            await send({"type": "websocket.close", "code": 1008})
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}

@@ -37,8 +37,9 @@ export function renderRuns(list, runs, catalog, changed, extra = () => []) {
   runs.forEach((run, i) => {
     const info = catalog.optimizers[run.optimizer] || catalog.optimizers.sgd;
     const options = { ...info.defaults, ...run.options };
+    // a label that only says the optimizer and lr follows them; a name given stays
     const relabel = () => {
-      if (run.autoLabel !== false) run.label = `${run.optimizer} lr=${fmt(run.lr)}`;
+      if (run.autoLabel !== false && /^\S+ lr=/.test(run.label || '')) run.label = `${run.optimizer} lr=${fmt(run.lr)}`;
     };
     const lrText = numberInput('optimizer-lr', run.lr, (v) => {
       if (v > 0) { run.lr = v; relabel(); slider.value = String(Math.log10(v)); changed(false); }

@@ -67,7 +67,7 @@ def descend(body: Any, deadline: Deadline) -> dict[str, Any]:
         raise ParameterError(f"{d} variables: the playground takes at most "
                              f"{limits.MAX_VARIABLES}")
     view = _view(body, fn)
-    out: dict[str, Any] = {"function": _describe(fn), "view": view.tolist(),
+    out: dict[str, Any] = {"function": describe(formula), "view": view.tolist(),
                            "picture": picture(fn, view, body)}
     starts = _starts(body, d)
     if starts is None:      # every start was for another number of variables: a new formula
@@ -83,7 +83,11 @@ def descend(body: Any, deadline: Deadline) -> dict[str, Any]:
     return out
 
 
-def _describe(fn: Function) -> dict[str, Any]:
+@lru_cache(maxsize=32)
+def describe(formula: str) -> dict[str, Any]:
+    """The formula as the page shows it: its text, variables and gradient (symbolic, so
+    worked out once per formula)."""
+    fn = function_of(formula)
     info: dict[str, Any] = {"text": fn.text, "variables": list(fn.variables),
                             "gradient": [g.text for g in fn.gradient()]}
     tf = fn.test_function
@@ -220,14 +224,8 @@ def race(fn: Function, starts: np.ndarray, specs: list[RunSpec], *, max_steps: i
             rows[k] = new
             if all(row["status"] != Status.TIME_LIMIT for row in new):
                 RUNS.put(keys[k], new, sum(len(row["f"]) * (fn.n_vars + 2) for row in new))
-    out = []
-    for s, run in zip(specs, rows):
-        assert run is not None
-        schedule = make_schedule(s.schedule)
-        lrs = [schedule.lr(t, s.lr) for t in range(max(r["nit"] for r in run) + 1)]
-        out.append({"label": s.label, "optimizer": s.name, "lr": s.lr,
-                    "lr_steps": encode.floats(lrs), "starts": run})
-    return out
+    return [{"label": s.label, "optimizer": s.name, "lr": s.lr, "starts": run}
+            for s, run in zip(specs, rows)]
 
 
 def _compute(fn: Function, starts: np.ndarray, specs: list[RunSpec], common: dict[str, Any],

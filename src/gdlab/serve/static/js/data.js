@@ -71,9 +71,19 @@ export class DataTab {
     ]), el('div', { class: 'row' }, [
       el('label', {}, ['data ', select('dataset', DATASETS[st.task], ds.name || DATASETS[st.task][0][0],
         rebuild((v) => { ds.name = v; }))]),
-      el('label', {}, ['rows ', numberInput('dataset-n', ds.n ?? 200, set((v) => { ds.n = v; }), { min: '4' })]),
+      ds.name === 'csv' ? null
+        : el('label', {}, ['rows ', numberInput('dataset-n', ds.n ?? 200, set((v) => { ds.n = v; }), { min: '4' })]),
     ])];
-    if (st.task !== 'escape') {
+    if (st.task !== 'escape' && ds.name === 'csv') {
+      const lines = ds.text ? ds.text.split('\n').filter((l) => l.trim()).length : 0;
+      dataRows.push(el('div', { class: 'muted', testid: 'csv-note', text: lines
+        ? `your CSV: ${lines} lines (a header line is skipped)`
+        : `choose a CSV file: ${st.task === 'regression' ? 'columns x, y' : 'columns x1, x2, label'}` }));
+      dataRows.push(el('div', { class: 'row' }, [
+        el('label', {}, ['seed ', numberInput('dataset-seed', ds.seed ?? 0, set((v) => { ds.seed = v; }), { min: '0' })]),
+        el('label', {}, ['upload CSV ', csv]),
+      ]));
+    } else if (st.task !== 'escape') {
       dataRows.push(el('div', { class: 'row' }, [
         el('label', {}, ['noise ', numberInput('dataset-noise', ds.noise ?? '', set((v) => { ds.noise = v; }), { min: '0' })]),
         st.task === 'classification' ? el('label', {}, ['classes ', numberInput('dataset-classes', ds.classes ?? 2,

@@ -7,6 +7,8 @@ const Plotly = () => window.Plotly;
 const CONFIG = { displaylogo: false, responsive: true,
                  modeBarButtonsToRemove: ['lasso2d', 'select2d'] };
 const MARGIN = { l: 55, r: 20, t: 30, b: 45 };
+// the loss charts are short: their legend goes below the axis title
+export const LOSS_FRAME = { margin: { l: 55, r: 20, t: 30, b: 80 }, legend: { orientation: 'h', y: -0.38 } };
 
 export function react(div, traces, layout) {
   return Plotly().react(div, traces, { margin: MARGIN, hoverdistance: -1, showlegend: true,
@@ -199,7 +201,7 @@ export function lossFigure(answer, k, maximize) {
   const positive = logScale(all) && !maximize;
   const traces = rows.map((p) => ({ y: p.row.f, mode: 'lines', name: p.name,
                                     line: { color: p.color, width: 1.5 }, ...p.legend }));
-  const layout = { xaxis: { title: { text: 'step' } }, uirevision: 'loss',
+  const layout = { xaxis: { title: { text: 'step' } }, uirevision: 'loss', ...LOSS_FRAME,
                    yaxis: { title: { text: maximize ? 'f (ascent)' : 'f' }, type: positive ? 'log' : 'linear',
                             exponentformat: 'power', dtick: positive ? decades(ok.length ? ok : all) : undefined },
                    shapes: [{ type: 'line', x0: k, x1: k, yref: 'paper', y0: 0, y1: 1,

@@ -1,7 +1,7 @@
 // Plotly figures of training answers: the fitted lines, the decision regions, the double
 // well, and the loss curves.
 
-import { decades, logScale } from './draw.js';
+import { decades, LOSS_FRAME, logScale } from './draw.js';
 import { colorOf } from './state.js';
 
 const CLASS_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -119,7 +119,7 @@ export function dataLossFigure(answer, k) {
   }
   const all = answer.runs.flatMap((r) => r.loss.concat(r.val_loss || [])).filter(Number.isFinite);
   const positive = logScale(all);
-  return { traces, layout: { xaxis: { title: { text: 'epoch' } }, uirevision: 'data-loss',
+  return { traces, layout: { xaxis: { title: { text: 'epoch' } }, uirevision: 'data-loss', ...LOSS_FRAME,
            yaxis: { title: { text: 'loss' }, type: positive ? 'log' : 'linear', exponentformat: 'power',
                     dtick: positive ? decades(all) : undefined },
            title: { text: 'loss per epoch (dashed: validation)', font: { size: 13 } },

@@ -140,6 +140,22 @@ def cpu_time(moved: int) -> list[float]:
     return times
 
 
+def loop_speed() -> float:
+    """Microseconds per iteration of one ``minimize`` start with a fixed lr (best of 5 runs
+    of 5,000 iterations): ``bench_minimize.py``'s yardstick, to compare this run's machine
+    with the quiet one of RESULTS.md section 5 (37.8 us/iter there)."""
+    fn = gdlab.Function(FORMULA)
+    best = min(_timed(lambda: gdlab.minimize(fn, x0=START, lr=0.01, max_iter=5000, eps=None))
+               for _ in range(5))
+    return best / 5000 * 1e6
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def separate() -> list[float]:
     fn = gdlab.Function(FORMULA)
     times = []
@@ -169,6 +185,9 @@ def main() -> None:
         med, p95 = stats(times)
         print(f"{name:44}{med:10.1f}{p95:9.1f}")
     print(f"answer size {size / 1024:.0f} KiB; {REPEAT} requests each; target: well under 200 ms")
+    print(f"machine speed now: minimize {loop_speed():.1f} us/iter (1 start, fixed lr; "
+          f"RESULTS.md section 5: 37.8 on a quiet machine); load average now: "
+          f"{os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -489,3 +489,15 @@ def test_a_request_whose_page_moved_on_is_not_computed(monkeypatch):
         raise AssertionError("computed for a client that went away")
     r = anyio.run(api._compute, Gone(), never)
     assert r.status_code == 499
+
+
+def test_the_page_has_the_stable_test_ids():
+    code = (STATIC / "index.html").read_text() + "".join(
+        p.read_text() for p in (STATIC / "js").glob("*.js"))
+    for testid in ("formula", "optimizer-list", "add-optimizer", "run", "reset", "share",
+                   "plot", "loss-plot", "status", "task", "dataset", "dataset-n",
+                   "dataset-noise", "dataset-classes", "dataset-seed", "dataset-csv", "model",
+                   "model-loss", "model-hidden", "model-activation", "model-l2", "epochs",
+                   "validation", "train", "batch-size", "download-png", "download-json"):
+        assert re.search(rf"""(data-testid="{testid}"|testid: '{testid}'|'{testid}',)""",
+                         code), testid

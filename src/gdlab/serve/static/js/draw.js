@@ -106,6 +106,7 @@ function curveFigure(answer, settings, k) {
   if (settings.derivative) {
     layout.yaxis2 = { overlaying: 'y', side: 'right', range: span(pic.slope), showgrid: false,
                       zeroline: false, title: { text: "f'" } };
+    layout.margin = { ...MARGIN, r: 60 };
   }
   return { traces, layout };
 }

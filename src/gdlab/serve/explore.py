@@ -78,6 +78,11 @@ def descend(body: Any, deadline: Deadline) -> dict[str, Any]:
     max_steps = limits.count(body, "max_steps", 1000, maximum=limits.MAX_STEPS)
     eps = limits.number(body, "eps", 1e-6, low=0, low_open=True)
     ascent = checks.flag("maximize", limits.field(body, "maximize", False))
+    values = len(specs) * len(starts) * (max_steps + 1) * (d + 1)
+    if values > limits.MAX_PATH_VALUES:
+        raise ParameterError(f"{len(specs)} optimizers x {len(starts)} starts x {max_steps} "
+                             f"steps are too many paths to send ({values:,} numbers; at most "
+                             f"{limits.MAX_PATH_VALUES:,}): fewer steps, starts or optimizers")
     out["runs"] = race(fn, starts, specs, max_steps=max_steps, eps=eps, maximize=ascent,
                        deadline=deadline) if len(starts) and specs else []
     return out

@@ -23,6 +23,8 @@ MAX_RUNS = 8
 MAX_STARTS = 20
 #: updates per run (``max_iter``)
 MAX_STEPS = 5_000
+#: numbers of all paths sent back: runs x starts x (steps + 1) x (variables + 1)
+MAX_PATH_VALUES = 1_000_000
 #: variables of a formula
 MAX_VARIABLES = 10
 #: cells per side of a two-variable function's grid

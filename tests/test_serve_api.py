@@ -267,9 +267,11 @@ def test_runs_raced_together_follow_the_paths_they_follow_alone(client):
 
 def test_an_ascent(client):
     out = strict(descend(client, formula="-(x - 1)**2 - (y + 2)**2 + 3", starts=[[0, 0]],
-                         runs=[RUN], maximize=True))
-    row = out["runs"][0]["starts"][0]
-    assert row["status"] == "converged" and abs(row["f"][-1] - 3) < 1e-9
+                         runs=[RUN, {"optimizer": "adam", "lr": 0.1}], maximize=True))
+    for run in out["runs"]:
+        row = run["starts"][0]
+        assert row["status"] == "converged" and abs(row["f"][-1] - 3) < 1e-9
+        assert row["f"][-1] > row["f"][0]
 
 
 def test_many_variables_have_no_picture_but_run(client):

@@ -5,14 +5,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint bench gallery clean
+.PHONY: demo serve test lint bench gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# gdlab with the extra "serve" (Starlette, uvicorn) that `gdlab serve` needs
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[serve]'
 	touch $@
 
 $(TEST_STAMP): $(STAMP)
@@ -22,6 +23,12 @@ $(TEST_STAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/gdlab demo
 
+# the playground: an interactive page on http://127.0.0.1:8000/ (Ctrl-C stops it)
+serve: $(STAMP)
+	$(BIN)/gdlab serve
+
+# the browser tests (tests/test_serve_browser.py) run in /usr/bin/chromium when it is there
+# and are skipped otherwise, saying how to install it (apt-get install chromium)
 test: $(TEST_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -q
 	$(MAKE) --no-print-directory lint

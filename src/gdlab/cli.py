@@ -297,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     dm = sub.add_parser("demo", help="the lecture's tour on bundled data (under a minute)")
     dm.add_argument("--quick", action="store_true", help="a shorter tour")
     dm.add_argument("--plots", metavar="DIR", help="also save the tour's pictures here")
+
+    sv = sub.add_parser("serve", help="the playground: the lectures as an interactive page "
+                                      "on a local server (needs the extra gdlab[serve])")
+    sv.add_argument("--port", type=_positive_int, default=8000, help="default 8000")
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only)")
+    sv.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return p
 
 
@@ -727,10 +734,16 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return run_demo(quick=a.quick, plots=a.plots)
 
 
+def cmd_serve(a: argparse.Namespace) -> int:
+    from .serve import serve
+    serve(a.host, a.port, open_browser=not a.no_browser)
+    return 0
+
+
 COMMANDS = {"diff": cmd_diff, "grad": cmd_grad, "hessian": cmd_hessian,
             "minimize": cmd_minimize, "maximize": cmd_maximize, "compare": cmd_compare,
             "plot": cmd_plot, "functions": cmd_functions, "demo": cmd_demo, "fit": cmd_fit,
-            "predict": cmd_predict, "evaluate": cmd_evaluate}
+            "predict": cmd_predict, "evaluate": cmd_evaluate, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

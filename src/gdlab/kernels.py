@@ -15,7 +15,9 @@ for each sample (x, y) in order, at the current parameters (β, b):
 * the loop's stop tests: a non-finite loss or point, or a loss more than ``explode``
   times worse than the run's first loss, ends the run as *diverged* before the update;
   with ``eps``, ‖∇‖ < eps ends it as *converged*;
-* PyTorch's SGD step: g = (c·x + l2·β, c) + weight_decay·θ, θ ← θ − lr_t·g.
+* PyTorch's SGD step: g = (c·x + l2·β, c) + weight_decay·θ, θ ← θ − lr_t·g; or, with
+  ``avg``, PyTorch's ASGD step: θ ← θ(1 − λη_t) − η_t·g and the average
+  θ̄ ← θ̄ + μ_t(θ − θ̄), with η and μ updated as ``torch.optim.ASGD`` does.
 
 :class:`gdlab.optim.online.SGDSweep` is the stepper that drives this kernel in the
 descent loop, one loop step per segment. The kernel's stop codes are 0 (go on),
@@ -66,7 +68,7 @@ def _build():  # noqa: C901 - its complexity is the compiled sweep's inside (see
 
     @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
     def sweep(X, y, p, has_b, kind, lrs,  # noqa: C901 - compiled inner loop, one pass per sample
-              l2, wd, f0, explode, eps, out):
+              l2, wd, f0, explode, eps, out, avg, lambd, alpha, t0, st, ax):
         n, d = X.shape
         const_lr = lrs.shape[0] == 1
         done = 0
@@ -131,16 +133,37 @@ def _build():  # noqa: C901 - its complexity is the compiled sweep's inside (see
                     code = 3
                     break
             lr = lrs[0] if const_lr else lrs[i]
+            eta = lr
+            shrink = 1.0
+            if avg:  # torch's ASGD: eta of this step, then the step and the average
+                if st[0] == 0.0:
+                    st[1] = lr
+                st[0] += 1.0
+                eta = st[1]
+                shrink = 1.0 - lambd * eta
             for j in range(d):
                 g = c * X[i, j] + l2 * p[j]
                 if wd != 0.0:
                     g += wd * p[j]
-                p[j] -= lr * g
+                if avg:
+                    p[j] = p[j] * shrink
+                p[j] -= eta * g
             if has_b:
                 g = c
                 if wd != 0.0:
                     g += wd * p[d]
-                p[d] -= lr * g
+                if avg:
+                    p[d] = p[d] * shrink
+                p[d] -= eta * g
+            if avg:
+                mu = st[2]
+                for j in range(p.shape[0]):
+                    if mu != 1.0:
+                        ax[j] += (p[j] - ax[j]) * mu
+                    else:
+                        ax[j] = p[j]
+                st[1] = lr / ((1.0 + lambd * lr * st[0]) ** alpha)
+                st[2] = 1.0 / max(1.0, st[0] - t0)
             fsum += f
             done += 1
         out[0] = done

@@ -36,7 +36,7 @@ import numpy as np
 from .. import kernels
 from ..errors import ParameterError
 from ..result import Status
-from .rules import SGD
+from .rules import ASGD, SGD
 from .schedules import Constant
 from .stepper import Evaluation, Objective, State, StepContext, Stepper, StepReport
 
@@ -48,7 +48,7 @@ class SGDSweep(Stepper):
     """Plain SGD with batch size 1 over whole segments in compiled code (see the module
     docstring). One row, minimizing, without ``max_iter`` (training's stop rules)."""
 
-    def __init__(self, loss: Any, rule: SGD, kind: int):
+    def __init__(self, loss: Any, rule: SGD | ASGD, kind: int):
         self.loss = loss
         self.rule = rule
         self.name = rule.name
@@ -57,7 +57,10 @@ class SGDSweep(Stepper):
         self._kind = kind
         self._has_b = bool(loss.fit_intercept)
         self._out = np.zeros(6)
+        self._none = np.zeros(3)
         self._staged: np.ndarray | None = None
+        self._avg = isinstance(rule, ASGD)
+        self._staged_avg: tuple[np.ndarray, np.ndarray] | None = None
         self._pending: tuple[int, Status | None, float] = (0, None, math.nan)
 
     def init(self, x: np.ndarray) -> State:
@@ -78,6 +81,9 @@ class SGDSweep(Stepper):
             lrs = np.array([ctx.schedule.lr(ctx.t + i, self.lr) for i in range(k)],
                            dtype=np.float64)
         p = self._staged = x[0].copy()
+        if self._avg:  # ASGD's step count, eta, mu and average, staged like p
+            self._staged_avg = (np.array([state["step"], state["eta"], state["mu"]], dtype=float),
+                                np.array(state["ax"][0], dtype=p.dtype, copy=True))
         f0 = math.nan if ctx.f_start is None else float(ctx.f_start[0])
         done, fsum, code, f_first, f_last, gn = self._sweep(
             p, batch, lrs, f0, ctx.stop.explode or 0.0, ctx.stop.eps or 0.0)
@@ -96,7 +102,12 @@ class SGDSweep(Stepper):
         done, status, f_last = self._pending
         assert self._staged is not None
         x[0] = self._staged
-        state["step"] += done
+        if self._staged_avg is not None:
+            st, ax = self._staged_avg
+            state["step"], state["eta"], state["mu"] = int(st[0]), float(st[1]), float(st[2])
+            state["ax"][0] = ax
+        else:
+            state["step"] += done
         if status is None:
             return None
         return StepReport(stop={status: np.array([True])}, fun=np.array([f_last]))
@@ -119,10 +130,14 @@ class SGDSweep(Stepper):
                 self.loss._labels(y, len(y), p.dtype)
         out = self._out
         out[:] = np.nan
+        rule = self.rule
+        st, ax = self._staged_avg if self._staged_avg is not None else (self._none, p[:0])
         kernels.online_kernel()(X, y, p, self._has_b, self._kind,
                                 np.asarray(lrs, dtype=np.float64), float(self.loss.l2),
-                                float(self.rule.weight_decay), float(f0), float(explode),
-                                float(eps), out)
+                                float(rule.weight_decay), float(f0), float(explode),
+                                float(eps), out, self._avg, float(getattr(rule, "lambd", 0.0)),
+                                float(getattr(rule, "alpha", 0.0)),
+                                float(getattr(rule, "t0", 0.0)), st, ax)
         return (int(out[0]), float(out[1]), int(out[2]), float(out[3]), float(out[4]),
                 float(out[5]))
 
@@ -133,8 +148,10 @@ def make_sweep(loss: Any, rule: Any, *, required: bool = False) -> SGDSweep | No
     (``required``: raise instead, naming why)."""
     why = None
     kind = getattr(loss, "online_kind", lambda: None)()
-    if type(rule) is not SGD or rule.momentum != 0 or rule.maximize:
-        why = "the compiled online kernel runs plain SGD only (no momentum, not maximize)"
+    plain = type(rule) is SGD and rule.momentum == 0
+    if not (plain or type(rule) is ASGD) or rule.maximize:
+        why = ("the compiled online kernel runs plain SGD or ASGD only (no momentum, not "
+               "maximize)")
     elif kind is None:
         why = ("the compiled online kernel supports linear regression with one target and "
                "logistic regression")

@@ -132,7 +132,8 @@ def _compile_times() -> tuple[float, float]:
             "X = np.ones((2, 3), np.float32); y = np.ones(2, np.float32); "
             "p = np.zeros(4, np.float32); t = time.perf_counter(); "
             "kernels.online_kernel()(X, y, p, True, 0, np.array([0.1]), 0.0, 0.0, float('nan'), "
-            "0.0, 0.0, np.zeros(6)); print(time.perf_counter() - t)")
+            "0.0, 0.0, np.zeros(6), False, 0.0, 0.0, 0.0, np.zeros(3), p[:0]); "
+            "print(time.perf_counter() - t)")
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         out = [float(subprocess.run([sys.executable, "-c", code], env=env, check=True,

@@ -463,7 +463,8 @@ def test_fitted_attributes_shapes():
     lin = LinearRegression(epochs=30).fit(X[:, :3], X[:, 3])
     assert lin.coef_.shape == (3,) and isinstance(lin.intercept_, float)
     assert lin.n_features_in_ == 3
-    assert len(lin.history_["loss"]) == lin.n_iter_ == 30
+    # the default optimizer (L-BFGS on a full batch) converges before 30 epochs
+    assert len(lin.history_["loss"]) == lin.n_iter_ <= 30 and lin.converged_
     assert lin.history_["val_loss"] == [] and lin.history_["val_score"] == []
     multi = LinearRegression(epochs=30).fit(X[:, :2], X[:, 2:])
     assert multi.coef_.shape == (2, 2) and multi.intercept_.shape == (2,)
@@ -478,6 +479,6 @@ def test_fitted_attributes_shapes():
     np.testing.assert_allclose(log.decision_function(X), (X @ log.coef_.T + log.intercept_)[:, 0],
                                atol=1e-10)
     for m in (lin, multi, log, soft):
-        assert m.n_iter_ == 30 and len(m.history_["loss"]) == 30
+        assert m.n_iter_ <= 30 and len(m.history_["loss"]) == m.n_iter_
         assert m.loss_ == m.history_["loss"][-1]
         assert np.all(np.isfinite(m.history_["loss"]))

@@ -150,6 +150,11 @@ class _Epochs:
         self.last_lr = math.nan   # the learning rate of the latest step (NaN: line search)
         self.t_epoch = time.perf_counter()
         self.samples = 0
+        #: the weights a run returns, from the iterate (the averaged iterate when averaging)
+        self.final: Callable[[np.ndarray], np.ndarray] = lambda x: x
+        #: the watched training loss of those weights over all the data (None: the epoch's
+        #: mean loss of the iterates, as scikit-learn's SGD watches)
+        self.full_loss: Callable[[np.ndarray], float] | None = None
         self.bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -224,6 +229,9 @@ class _Epochs:
         rate = self.samples / max(now - self.t_epoch, 1e-9)
         self.t_epoch, self.samples = now, 0
         watched = loss
+        x = self.final(x)
+        if self.full_loss is not None:
+            watched = self.full_loss(x)
         if self.validation is not None:
             Xv, yv = self.validation
             with np.errstate(over="ignore", invalid="ignore"):
@@ -410,7 +418,8 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
           checkpoint_every: int = 0, checkpoint_meta: dict | None = None,
           resume: str | None = None, progress: bool = False,
           callbacks: tuple = (), initial_state: dict | None = None,
-          initial_step: int = 0, compiled: bool | None = None) -> TrainResult:
+          initial_step: int = 0, compiled: bool | None = None, average: bool = False,
+          monitor: str = "epoch") -> TrainResult:
     """Train ``objective`` from ``params`` on ``stream`` with ``rule`` for ``epochs`` epochs.
 
     Stops early when the watched quantity (validation score when ``validation`` is given,
@@ -429,6 +438,13 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     compiled sweep of :mod:`gdlab.models.online` when numba is installed and no
     ``callbacks`` are given (``None``, the default); ``True`` requires it, ``False`` always
     takes the Python loop. Both give the same weights to rounding.
+
+    ``average``: return the rule's averaged iterate (``rule.averaged(state)``, e.g.
+    :class:`~gdlab.optim.rules.ASGD`'s Polyak–Ruppert average) instead of the last one; the
+    tolerance test and ``restore_best`` then watch the averaged weights.
+    ``monitor="full"`` watches the training loss of the returned weights over all the data
+    (one more pass per epoch) instead of the epoch's mean loss of the iterates, which is
+    what a stop on tolerance needs when the iterates are noisy (mini-batches, online).
     """
     epochs = checks.count("epochs", epochs, minimum=1)
     if checkpoint is not None:
@@ -449,6 +465,13 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
                    "rule": _rule_name(rule), "opt_arrays": sorted(opt_shapes),
                    "n_batches": int(n_batches), "initial_step": int(initial_step)}
     cb.schedule = schedule
+    if average:
+        if not hasattr(rule, "averaged"):
+            raise ParameterError(f"average=True needs an averaging optimizer such as asgd, "
+                                 f"not {_rule_name(rule)}")
+        cb.final = lambda p: rule.averaged(rule_state_ref[0])[0]
+    if checks.choice("monitor", monitor, ("epoch", "full")) == "full":
+        cb.full_loss = lambda p: full_loss(objective, p, stream)
     if resume is not None:
         _resume(resume, state, cb, checkpoint_meta, opt_shapes)
     rule_state_ref[0] = state.rule_state
@@ -471,7 +494,7 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     finally:
         cb.close()
     div_step = int(out.diverged_step[0]) if status == Status.DIVERGED else None
-    params_out = out.x[0].copy()
+    params_out = np.array(cb.final(out.x[0]), copy=True)
     if restore_best and cb.best_params is not None and cb.best_epoch is not None \
             and status != Status.DIVERGED:
         params_out = cb.best_params.copy()
@@ -482,6 +505,20 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
                        n_steps=out.step, status=status, reason=reason, best_epoch=cb.best_epoch,
                        elapsed=out.elapsed, diverged_step=div_step,
                        extra={"rule_state": state.rule_state})
+
+
+def full_loss(loss: Any, params: np.ndarray, stream: Any) -> float:
+    """The mean loss of ``params`` over every row of ``stream`` (standardized as its batches
+    are), read chunk by chunk; the L2 penalty, added per chunk, averages back to once."""
+    total, n = 0.0, 0
+    scaler = getattr(stream, "standardizer", None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for X, y in stream.iter_chunks():
+            if scaler is not None:
+                X = scaler.transform(X)
+            total += float(loss.value(params, X, y)) * len(X)
+            n += len(X)
+    return total / n if n else math.nan
 
 
 def _compiled_sweep(loss: Any, rule: Any, batch_size: int | None, callbacks: tuple,
@@ -542,4 +579,7 @@ def _reason(status: Status, out: Any, *, epochs: int, time_limit: float | None,
                 f"{became}; try a smaller learning rate, e.g. lr={lr / 10:g}")
     if status == Status.CONVERGED:
         return f"converged: norm(grad) < eps = {eps:g}"
+    if status == Status.STALLED:
+        return ("converged: no step lowers the loss any more (the optimizer's limit of "
+                "floating-point precision)")
     return str(status)

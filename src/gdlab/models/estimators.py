@@ -59,6 +59,57 @@ _UNSCALED_HINT = ("; features are not standardized (standardize=False): gradient
                   "needs scaled features")
 
 
+#: optimizers whose default step comes from the data's curvature when no lr is given
+_DATA_STEP_OPTIMIZERS = ("sgd", "gd", "momentum", "nesterov", "asgd")
+
+#: training statuses that count as converged: the tolerance stop (``stopped``, by the
+#: training callback), the gradient test, and an optimizer at its precision limit
+_CONVERGED = (Status.STOPPED, Status.CONVERGED, Status.STALLED)
+
+
+def data_step(stream: Any, curvature: float, batch_size: int | None) -> float:
+    """A step size from the data, ``1 / L``: ``L = curvature · ((1 − 1/B)·λ + R²/B)`` with
+    ``λ`` the largest eigenvalue of ``AᵀA/n`` and ``R²`` the largest ``‖a_i‖²``, for the
+    rows ``a_i`` of the (standardized) features with a 1 for the intercept.
+
+    That is the smoothness constant of a batch of ``B`` rows' loss (``B = n`` for full batch:
+    ``λ``; ``B = 1``: ``R²``), so gradient descent and online SGD with this step never
+    diverge on a quadratic, whatever the scale of the features. One pass over the data
+    (``AᵀA`` in float64; for more than 2,000 features the trace bound ``λ <= tr(AᵀA)/n``).
+    """
+    scaler = getattr(stream, "standardizer", None)
+    d = int(stream.n_features) + 1
+    gram = np.zeros((d, d)) if d <= 2001 else None
+    r2, trace, n = 0.0, 0.0, 0
+    for X, _ in stream.iter_chunks():
+        if scaler is not None:
+            X = scaler.transform(X)
+        A = np.column_stack([np.asarray(X, dtype=np.float64), np.ones(len(X))])
+        norms = np.einsum("ij,ij->i", A, A)
+        r2 = max(r2, float(norms.max(initial=0.0)))
+        trace += float(norms.sum())
+        if gram is not None:
+            gram += A.T @ A
+        n += len(A)
+    if n == 0:
+        return 0.1
+    lam = float(np.linalg.eigvalsh(gram / n)[-1]) if gram is not None else trace / n
+    B = n if batch_size is None else min(int(batch_size), n)
+    L = curvature * ((1 - 1 / B) * lam + r2 / B)
+    return 1.0 / L if L > 0 and math.isfinite(L) else 0.1
+
+
+def _not_converged(losses: list[float], patience: int, epochs: int) -> str:
+    """The reason of a run whose epochs ran out before the tolerance stop."""
+    k = min(max(int(patience), 1), len(losses) - 1)
+    fell = ""
+    if k >= 1 and math.isfinite(losses[-1]) and losses[-k - 1] != 0:
+        rel = (losses[-k - 1] - losses[-1]) / abs(losses[-k - 1])
+        fell = f": the loss still fell by {rel:.2%} over the last {k} epochs"
+    return (f"not converged after {epochs} epochs{fell}; train longer (epochs={2 * epochs}) or "
+            f"loosen tol")
+
+
 class _EncodedLabels:
     """A stream whose class labels are mapped to 0..K-1 batch by batch (for file streams)."""
 
@@ -90,7 +141,8 @@ class _GDEstimator(BaseEstimator):
 
     _is_classifier = False
 
-    def __init__(self, *, optimizer: Any, lr: float, schedule: Any, batch_size: int | None,
+    def __init__(self, *, optimizer: Any, lr: float | None, schedule: Any,
+                 batch_size: int | None,
                  epochs: int, shuffle: bool, seed: int | None, tol: float | None,
                  patience: int, early_stopping: bool, validation_fraction: float, l2: float,
                  standardize: bool, time_limit: float | None, verbose: bool,
@@ -129,10 +181,43 @@ class _GDEstimator(BaseEstimator):
                       low_open=True, high_open=True)
         checks.number("l2", self.l2, low=0)
 
-    def _rule(self) -> Rule:
+    #: the curvature of the loss per unit of x·x (mse 2, half_mse 1, logistic 1/4, ...);
+    #: None for models whose curvature the data does not bound (MLPs)
+    _curvature: float | None = None
+
+    def _rule(self, stream: Any, partial: bool) -> Rule:
+        """The optimizer: the one asked for, or for ``optimizer="auto"`` L-BFGS on full
+        batches and averaged SGD (ASGD) on mini-batches and online, with a step from the
+        data's curvature (see :func:`data_step`); ``auto`` with an ``lr``, a ``schedule`` or
+        ``optimizer_options`` is plain gradient descent with them, as the lecture's loop.
+        Named optimizers of the SGD family without an ``lr`` take the data's step too."""
         if isinstance(self.optimizer, Rule):
             return self.optimizer
-        return make_rule(self.optimizer, lr=self.lr, **(self.optimizer_options or {}))
+        options = dict(self.optimizer_options or {})
+        name = str(self.optimizer).strip().lower()
+        if name == "auto":
+            return self._auto_rule(stream, partial, options)
+        lr = self.lr
+        if lr is None and name in _DATA_STEP_OPTIMIZERS and self._curvature is not None:
+            lr = data_step(stream, self._curvature, stream.batch_size)
+        return make_rule(name, lr=lr, **options)
+
+    def _auto_rule(self, stream: Any, partial: bool, options: dict) -> Rule:
+        if self._curvature is None:  # a network: Adam, as scikit-learn's MLPs
+            return make_rule("adam", lr=self.lr, **options)
+        if self.lr is not None or self.schedule is not None or options:
+            # a rate, a schedule or options of one's own: the lecture's gradient descent
+            return make_rule("sgd", lr=self.lr if self.lr is not None else
+                             data_step(stream, self._curvature, stream.batch_size), **options)
+        lr = self.lr if self.lr is not None else \
+            data_step(stream, self._curvature, stream.batch_size)
+        if stream.batch_size is None and not partial:
+            return make_rule("lbfgs", lr=1.0 if self.lr is None else self.lr,
+                             line_search_fn="strong_wolfe", history_size=10, **options)
+        if stream.batch_size is None:  # partial_fit on a full batch: one GD step per call
+            return make_rule("sgd", lr=lr, **options)
+        # averaged SGD with a constant step, averaging from the second epoch
+        return make_rule("asgd", lr=lr, lambd=0.0, t0=float(stream.n_batches()), **options)
 
     def _prepare_y(self, y: np.ndarray, first: bool, classes: Any = None) -> tuple[np.ndarray, int]:
         if self._is_classifier:
@@ -224,13 +309,15 @@ class _GDEstimator(BaseEstimator):
         """Run :func:`gdlab.train.train` on a prepared (scaled, label-encoded) stream and set
         the fitted attributes."""
         dtype = self.params_.dtype
-        rule = self._rule()
+        rule = self._rule(stream, partial)
+        average = hasattr(rule, "averaged")
         epochs = 1 if partial else self.epochs
         meta = None
         if checkpoint:
             meta = {"n_params": int(self.objective_.n_params),
                     "fingerprint": self._fingerprint(stream)}
-        res = train(self.objective_, self.params_, stream, rule,
+        descended = self._training_loss(stream)
+        res = train(descended or self.objective_, self.params_, stream, rule,
                     schedule=make_schedule(self.schedule), epochs=epochs,
                     tol=self.tol, patience=self.patience, validation=validation,
                     score=self._score_fn(), restore_best=validation is not None,
@@ -239,7 +326,10 @@ class _GDEstimator(BaseEstimator):
                     initial_step=self.t_ if partial else 0,
                     checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                     checkpoint_meta=meta,
-                    resume=checkpoint if (resume and checkpoint) else None)
+                    resume=checkpoint if (resume and checkpoint) else None,
+                    average=average, monitor="full" if average else "epoch")
+        if descended is not None:
+            self._report_losses(res.history)
         self.params_ = res.params.astype(dtype, copy=False)
         self._opt_state = res.extra.get("rule_state")
         self.t_ = res.n_steps
@@ -254,14 +344,25 @@ class _GDEstimator(BaseEstimator):
         reason = res.reason
         if res.status == Status.DIVERGED and not self.standardize:
             reason += _UNSCALED_HINT
-        self.stop_reason_ = reason
         self.status_ = res.status
         self.best_epoch_ = res.best_epoch
+        self.converged_ = res.status in _CONVERGED
+        if res.status == Status.END_OF_DATA and self.tol is not None and not partial:
+            reason = _not_converged(self.history_["loss"], self.patience, self.epochs)
+        self.stop_reason_ = reason
         with np.errstate(over="ignore", invalid="ignore"):
             self._set_public()
-        if res.status == Status.DIVERGED:
+        if res.status == Status.DIVERGED or (not partial and not self.converged_ and
+                                             self.tol is not None):
             warnings.warn(f"{type(self).__name__}: {reason}", ConvergenceWarning, stacklevel=3)
         return self
+
+    def _training_loss(self, stream: Any) -> Any:
+        """The loss the optimizer descends when it is not the model's own (``None``)."""
+        return None
+
+    def _report_losses(self, history: dict[str, list]) -> None:
+        """Turn a descended loss's history into the model's loss (see ``_training_loss``)."""
 
     def _fingerprint(self, stream: Any) -> str:
         """What a checkpoint must agree on to be resumed: settings and data shape."""
@@ -414,9 +515,9 @@ class LinearRegression(RegressorMixin, _GDEstimator):
     intercept_: np.ndarray | float  # a float for one target, as scikit-learn
 
     def __init__(self, *, loss: str = "mse", fit_intercept: bool = True,
-                 optimizer: Any = "sgd", lr: float = 0.1, schedule: Any = None,
-                 batch_size: int | None = None, epochs: int = 2000, shuffle: bool = True,
-                 seed: int | None = 0, tol: float | None = 1e-7, patience: int = 10,
+                 optimizer: Any = "auto", lr: float | None = None, schedule: Any = None,
+                 batch_size: int | None = None, epochs: int = 1000, shuffle: bool = True,
+                 seed: int | None = 0, tol: float | None = 1e-6, patience: int = 10,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  l2: float = 0.0, standardize: bool = True, time_limit: float | None = None,
                  verbose: bool = False, optimizer_options: dict | None = None):
@@ -431,6 +532,26 @@ class LinearRegression(RegressorMixin, _GDEstimator):
     def _make_loss(self, n_features, n_outputs):
         return LinearLoss(n_features, n_targets=n_outputs, fit_intercept=self.fit_intercept,
                           loss=self.loss, l2=self.l2)
+
+    @property
+    def _curvature(self) -> float:  # type: ignore[override]
+        return 2.0 if self.loss == "mse" else 1.0
+
+    def _training_loss(self, stream: Any) -> Any:
+        # rmse is a square root of a mean over all rows: a batch has no unbiased gradient of
+        # it, and a batch's own rmse (|e| for one row) has another minimizer (the median
+        # regression). With the default optimizer, mini-batches and online SGD descend
+        # half_mse, whose minimizer is the rmse's (least squares), and report the rmse.
+        if self.loss == "rmse" and stream.batch_size is not None and self.optimizer == "auto" \
+                and self.l2 == 0:
+            o = self.objective_
+            return LinearLoss(o.n_features, n_targets=o.n_targets,
+                              fit_intercept=self.fit_intercept, loss="half_mse", l2=self.l2)
+        return None
+
+    def _report_losses(self, history: dict[str, list]) -> None:
+        for key in ("loss", "val_loss"):
+            history[key] = [math.sqrt(2 * v) if v >= 0 else v for v in history.get(key, [])]
 
     def fit(self, X: Any, y: Any, coef_init: Any = None,
             intercept_init: Any = None) -> "LinearRegression":
@@ -556,9 +677,12 @@ class _LinearClassifierBase(_ClassifierBase):
 class LogisticRegression(_LinearClassifierBase):
     """Binary logistic regression (cross-entropy, sigmoid) by gradient descent."""
 
-    def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "sgd", lr: float = 0.5,
-                 schedule: Any = None, batch_size: int | None = None, epochs: int = 500,
-                 shuffle: bool = True, seed: int | None = 0, tol: float | None = 1e-6,
+    _curvature = 0.25  # sigmoid' <= 1/4
+
+    def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "auto",
+                 lr: float | None = None, schedule: Any = None, batch_size: int | None = None,
+                 epochs: int = 1000, shuffle: bool = True, seed: int | None = 0,
+                 tol: float | None = 1e-6,
                  patience: int = 10, early_stopping: bool = False,
                  validation_fraction: float = 0.1, l2: float = 0.0, standardize: bool = True,
                  time_limit: float | None = None, verbose: bool = False,
@@ -609,9 +733,12 @@ class LogisticRegression(_LinearClassifierBase):
 class SoftmaxRegression(_LinearClassifierBase):
     """Multiclass logistic (softmax) regression with cross-entropy, by gradient descent."""
 
-    def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "sgd", lr: float = 0.5,
-                 schedule: Any = None, batch_size: int | None = None, epochs: int = 500,
-                 shuffle: bool = True, seed: int | None = 0, tol: float | None = 1e-6,
+    _curvature = 0.5  # the softmax cross-entropy's Hessian in the logits is <= 1/2
+
+    def __init__(self, *, fit_intercept: bool = True, optimizer: Any = "auto",
+                 lr: float | None = None, schedule: Any = None, batch_size: int | None = None,
+                 epochs: int = 1000, shuffle: bool = True, seed: int | None = 0,
+                 tol: float | None = 1e-6,
                  patience: int = 10, early_stopping: bool = False,
                  validation_fraction: float = 0.1, l2: float = 0.0, standardize: bool = True,
                  time_limit: float | None = None, verbose: bool = False,

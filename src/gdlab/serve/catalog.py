@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from .. import functions
+from ..errors import ParameterError
 from ..optim.rules import OPTIMIZERS, make_rule
 from ..optim.schedules import SCHEDULES, make_schedule
 from . import limits
@@ -47,9 +48,18 @@ def optimizer_options(name: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def schedule_options() -> dict[str, dict[str, Any]]:
-    """``{schedule: {option: default}}``."""
-    return {name: {k: v for k, v in make_schedule(name).config().items() if k != "name"}
-            for name in SCHEDULES}
+    """``{schedule: {option: default}}`` of the schedules that have a default for every
+    option (the page edits numbers; schedulers that need a milestone list or a total step
+    count of their own, such as ``MultiStepLR`` or ``OneCycleLR``, are left out)."""
+    out = {}
+    for name in SCHEDULES:
+        try:
+            config = make_schedule(name).config()
+        except ParameterError:
+            continue
+        if all(isinstance(v, (int, float)) for k, v in config.items() if k != "name"):
+            out[name] = {k: v for k, v in config.items() if k != "name"}
+    return out
 
 
 def catalog() -> dict[str, Any]:

@@ -124,6 +124,8 @@ class Standardizer:
         self.scale_: np.ndarray | None = None
         self.n_samples_: int = 0
         self.feature_names_: list[str] | None = None
+        #: which columns were constant when fitted (``None`` for one read from a dict)
+        self.constant_: np.ndarray | None = None
 
     # -- fitting ------------------------------------------------------------
     def fit(self, X, feature_names: list[str] | None = None) -> "Standardizer":
@@ -178,6 +180,7 @@ class Standardizer:
         self.mean_ = mean
         self.std_ = std
         self.scale_ = np.where(constant, 1.0, std)
+        self.constant_ = constant
         self.n_samples_ = int(stats.n)
         self.feature_names_ = list(feature_names)
         return self

@@ -194,21 +194,15 @@ def _class_labels(targets: Iterable[np.ndarray], target: str | None, model: str,
     return seen
 
 
-def _fit_recording(fit: Any) -> list[int]:
-    """Run ``fit()``; the positions of the constant columns its standardizer found (one
-    warning of theirs is kept for the summary instead of being printed), other warnings
-    passed on."""
+def _fit_noting_constants(est: Any, fit: Any) -> list[int]:
+    """Run ``fit()``; the positions of the constant columns its standardizer found (kept
+    for the summary, not printed as a warning)."""
     from ..data.standardize import ConstantColumnWarning
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantColumnWarning)
         fit()
-    constant: list[int] = []
-    for w in caught:
-        if isinstance(w.message, ConstantColumnWarning):
-            constant = sorted(set(constant) | set(w.message.columns))
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return constant
+    constant = getattr(getattr(est, "scaler_", None), "constant_", None)
+    return [] if constant is None else [int(j) for j in np.flatnonzero(constant)]
 
 
 def _coefficients(est: Any) -> dict[str, Any]:
@@ -270,7 +264,7 @@ class _FileData:
     def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
             resume: bool) -> list[int]:
         kw = {"classes": classes} if classes is not None else {}
-        return _fit_recording(lambda: est.fit_stream(
+        return _fit_noting_constants(est, lambda: est.fit_stream(
             self.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
             resume=resume, **kw))
 
@@ -321,12 +315,12 @@ class _MemoryData:
     def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
             resume: bool) -> list[int]:
         if not checkpoint:
-            return _fit_recording(lambda: est.fit(self.Xtr, self.ytr))
+            return _fit_noting_constants(est, lambda: est.fit(self.Xtr, self.ytr))
         from ..data.stream import ArrayStream
         stream = ArrayStream(self.Xtr, self.ytr, batch_size=est.batch_size,
                              seed=est.seed if est.seed is not None else 0)
         kw = {"classes": classes} if classes is not None else {}
-        return _fit_recording(lambda: est.fit_stream(
+        return _fit_noting_constants(est, lambda: est.fit_stream(
             stream, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
             **kw))
 

@@ -241,6 +241,19 @@ def test_a_header_of_too_many_columns_is_refused_in_linear_time(tmp_path):
     assert time.perf_counter() - t < 2.0
 
 
+def test_a_bad_cell_in_a_wide_file_is_found_with_few_parses(tmp_path):
+    n = 20_000
+    row = ["2.5"] * n
+    row[19_000] = "oops"
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{j}" for j in range(n)) + "\n" + ",".join(["1"] * n) + "\n"
+                    + ",".join(row) + "\n")
+    t = time.perf_counter()
+    with pytest.raises(DataError, match=r"wide.csv, row 2, column 'c19000': not a number"):
+        CSVStream(path, "c0")
+    assert time.perf_counter() - t < 10  # one parse per column took minutes
+
+
 def test_fields_past_the_csv_field_limit(tmp_path):
     token = tmp_path / "token.csv"
     token.write_text("a" * 131_073 + "\n")

@@ -395,7 +395,11 @@ class CSVStream(ScannedStream):
             raise DataError(f"expected {len(self.columns)} fields as in the header, found "
                             f"{len(fields)} (ragged row)", file=self.path, row=row)
         line_nl = piece(lo, lo + 1)
-        for pos in sorted(int(c[1:]) for c in self._feature_cols + [self._target_col]):
+        positions = sorted(int(c[1:]) for c in self._feature_cols + [self._target_col])
+        # values Python cannot read as numbers first: one parse for the bad cell, not one
+        # per column of a wide file
+        suspects = [p for p in positions if fields and not _looks_numeric(fields[p])]
+        for pos in suspects + positions:
             if self._parse_fails(line_nl, [f"c{pos}"]):
                 value = fields[pos] if fields else "?"
                 raise DataError(f"not a number: {shown(value)}{_number_hint(value)}",
@@ -508,6 +512,20 @@ def _split_quiet(line: str, delimiter: str) -> list[str]:
         return next(_pycsv.reader([line], delimiter=delimiter))
     except _pycsv.Error:
         return []
+
+
+def _looks_numeric(value: str) -> bool:
+    """Whether Python reads ``value`` as a number (or it is empty, a missing value)."""
+    v = value.strip()
+    if not v:
+        return True
+    if "_" in v:
+        return False
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
 
 
 def _number_hint(value: str) -> str:

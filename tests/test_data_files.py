@@ -263,11 +263,11 @@ def test_csv_ragged_row(tmp_path):
 
 def test_csv_target_and_structure_errors(tmp_path):
     p = _write_csv(tmp_path / "d.csv", *_data(10))
-    with pytest.raises(DataError, match=r"'price'.*available columns: 'x1', 'x2', 'x3', 'y'"):
+    with pytest.raises(DataError, match=r"'price'.*columns: 'x1', 'x2', 'x3', 'y'"):
         CSVStream(p, target="price")
     with pytest.raises(DataError, match="'x9'"):
         CSVStream(p, target="y", features=["x1", "x9"])
-    with pytest.raises(ParameterError, match="available columns"):
+    with pytest.raises(ParameterError, match=r"target=COLUMN \(columns: 'x1', 'x2'"):
         CSVStream(p)
     with pytest.raises(ParameterError):
         CSVStream(p, target="y", features=["y"])
@@ -338,7 +338,7 @@ def test_parquet_errors(tmp_path):
     pq.write_table(pa.table({"x1": x1, "y": np.zeros(100)}), f, row_group_size=30)
     with pytest.raises(DataError, match=r"row 42, column 'x1': value is inf"):
         ParquetStream(f, target="y")
-    with pytest.raises(DataError, match="available columns"):
+    with pytest.raises(DataError, match=r"target='price' names no column.*columns: 'x1', 'y'"):
         ParquetStream(f, target="price")
     e = tmp_path / "e.parquet"
     pq.write_table(pa.table({"x1": pa.array([], pa.float64()), "y": pa.array([], pa.float64())}), e)

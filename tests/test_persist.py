@@ -403,12 +403,39 @@ def test_failed_write_leaves_the_old_file(tmp_path, monkeypatch, failing):
                 raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(persist.os, "fdopen", lambda fd, mode: Half(real(fd, mode)))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="No space left") as e:
         persist.save(path, {"v": 2}, {"p": np.ones(1000)})
+    assert e.value.errno == 28 and e.value.filename == str(path)  # the target, not the temp
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert persist.load(path)[0] == {"v": 1}
     assert _leftovers(tmp_path) == []
+
+
+def test_a_read_only_folder_is_named_not_the_temporary_file(tmp_path, monkeypatch):
+    target = tmp_path / "out" / "m.gdlab"
+    target.parent.mkdir()
+
+    def refused(*a, dir=None, **k):
+        raise PermissionError(13, "Permission denied", os.path.join(dir, ".m.gdlab.x1y2.tmp"))
+
+    monkeypatch.setattr(persist.tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError) as e:
+        persist.save(target, {"v": 1}, {"p": np.zeros(3)})
+    assert e.value.filename == str(target) and e.value.strerror == "Permission denied"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_real_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError) as e:
+            persist.save(folder / "m.gdlab", {"v": 1}, {"p": np.zeros(3)})
+        assert e.value.filename == str(folder / "m.gdlab")
+    finally:
+        folder.chmod(0o700)
 
 
 def test_write_keeps_permissions(tmp_path):

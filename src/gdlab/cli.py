@@ -236,10 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="train a model on data",
                        description="Train a model on DATA: a .csv or .parquet file (with "
                        "--target), an IDX pair 'images.idx,labels.idx', or a bundled dataset "
-                       "(digits, iris, diabetes, breast_cancer).")
+                       "(digits, iris, diabetes, breast_cancer). Prints the scores, the "
+                       "coefficients of linear models and, for linear regression, the gap to "
+                       "the least-squares solution.")
     f.add_argument("data", metavar="DATA")
-    f.add_argument("--target", metavar="COL", help="target column of a CSV/Parquet file")
+    f.add_argument("--target", metavar="COL", help="target column of a CSV/Parquet file "
+                   "(numbers, or text class labels such as cat/dog)")
     f.add_argument("--features", metavar="COLS", help="feature columns (default: all others)")
+    _add_delimiter(f)
     f.add_argument("--model", default=None, choices=["linear", "logistic", "softmax", "mlp"],
                    help="default: linear for regression data, softmax for class labels")
     f.add_argument("--task", choices=["regression", "classification"],
@@ -263,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--val-fraction", type=_number, help="hold out this fraction for early "
                    "stopping (restores the best weights)")
     f.add_argument("--test-fraction", type=_number, default=0.25, help="held out for the "
-                   "reported test score (default 0.25; 0 = none)")
+                   "reported test score (default 0.25; 0 = none); in files about this fraction "
+                   "of the rows, chosen by a hash of the row number and --seed")
     f.add_argument("--no-standardize", action="store_true", help="train on raw features")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--time-limit", type=_number, metavar="SECONDS")
@@ -284,12 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("data", metavar="DATA")
     pr.add_argument("--target", metavar="COL", help="column to leave out of the features")
     pr.add_argument("--out", metavar="FILE.csv", help="write predictions here (default: stdout)")
+    _add_delimiter(pr)
 
     ev = sub.add_parser("evaluate", help="score a saved model on labelled data")
     ev.add_argument("model", metavar="MODEL")
     ev.add_argument("data", metavar="DATA")
     ev.add_argument("--target", metavar="COL")
     ev.add_argument("--json", action="store_true")
+    _add_delimiter(ev)
 
     sub.add_parser("functions", help="list the named test functions").add_argument(
         "--json", action="store_true")
@@ -305,6 +312,24 @@ def build_parser() -> argparse.ArgumentParser:
                     help="address to listen on (default 127.0.0.1: this machine only)")
     sv.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return p
+
+
+_DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|",
+                    "space": " "}
+
+
+def _delimiter(text: str) -> str:
+    d = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(d) != 1 or d in "\r\n\"":
+        raise argparse.ArgumentTypeError(f"expected one character or comma, semicolon, tab, "
+                                         f"pipe, space; got {text!r}")
+    return d
+
+
+def _add_delimiter(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--delimiter", type=_delimiter, metavar="CHAR", help="CSV delimiter: one "
+                   "character, or comma, semicolon, tab, pipe (default: sniffed from the "
+                   "header and the first lines)")
 
 
 def _add_descent_options(m: argparse.ArgumentParser) -> None:
@@ -632,54 +657,124 @@ def cmd_functions(a: argparse.Namespace) -> int:
 
 
 def cmd_fit(a: argparse.Namespace) -> int:
+    from .data._names import command_line
     from .models.fitting import fit_data
+    from .result import Status
 
-    est, summary = fit_data(
-        a.data, a.target, features=[c.strip() for c in a.features.split(",")] if a.features
-        else None, model=a.model, task=a.task, test_fraction=a.test_fraction, seed=a.seed,
-        checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every, resume=a.resume,
-        standardize=not a.no_standardize, verbose=not a.quiet and sys.stderr.isatty(),
-        optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size, epochs=a.epochs, l2=a.l2,
-        time_limit=a.time_limit, schedule=a.schedule, loss=a.loss,
-        hidden_layer_sizes=a.hidden, activation=a.activation,
-        optimizer_options={"momentum": a.momentum} if a.momentum is not None else None,
-        early_stopping=True if a.val_fraction else None,
-        validation_fraction=a.val_fraction or None)
-    if a.out:
-        from .models.io import save_model
-        save_model(est, a.out, extra={"data": a.data, "target": summary["target"],
-                                      "feature_names": summary["feature_names"]})
-        summary["model_file"] = a.out
+    with command_line():
+        est, summary = fit_data(
+            a.data, a.target, features=[c.strip() for c in a.features.split(",")]
+            if a.features else None, model=a.model, task=a.task,
+            test_fraction=a.test_fraction, seed=a.seed, delimiter=a.delimiter,
+            checkpoint=a.checkpoint, checkpoint_every=a.checkpoint_every, resume=a.resume,
+            standardize=not a.no_standardize, verbose=not a.quiet and sys.stderr.isatty(),
+            optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size, epochs=a.epochs, l2=a.l2,
+            time_limit=a.time_limit, schedule=a.schedule, loss=a.loss,
+            hidden_layer_sizes=a.hidden, activation=a.activation,
+            optimizer_options={"momentum": a.momentum} if a.momentum is not None else None,
+            early_stopping=True if a.val_fraction else None,
+            validation_fraction=a.val_fraction or None)
+        if a.out:
+            from .models.io import save_model
+            save_model(est, a.out, extra={"data": a.data, "target": summary["target"],
+                                          "feature_names": summary["feature_names"]})
+            summary["model_file"] = a.out
     if a.plot:
         from . import plot
         plot.plot_loss(est, path=a.plot)
         summary["picture"] = a.plot
+    code = EXIT_FAILED if Status(est.status_).failed else EXIT_DONE
     if a.json:
         print(json.dumps(summary))
-        return 0
-    s = summary
+        return code
+    _print_fit(a, summary)
+    return code
+
+
+#: coefficients printed for at most this many features (the largest in magnitude)
+_COEF_ROWS = 20
+#: ... and classes
+_COEF_COLUMNS = 12
+
+
+def _print_fit(a: argparse.Namespace, s: dict[str, Any]) -> None:
     target = s["target"]
     print(f"{s['model']} on {a.data}: {s['n_samples']} rows, {s['n_features']} features"
           f"{f', target {target!r}' if target else ''}"
           f"{' (streamed from the file)' if s['streamed'] else ''}")
+    if s["n_test"]:
+        how = "by a hash of the row number" if s["streamed"] else "at random"
+        print(f"split: {s['n_train']} rows to train, {s['n_test']} to test ({how}, "
+              f"--seed {a.seed})")
+    if s["constant_columns"]:
+        names = s["constant_columns"]
+        shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10
+                                         else "")
+        print(f"constant columns (std 0; centred, not scaled): {shown}")
     print(f"epochs: {s['epochs']} ({s['steps']} updates)   final training loss: "
           f"{s['final_loss']:.6g}")
     print(f"train {s['score_name']}: {s['train_score']:.4f}" +
           (f"   test {s['score_name']}: {s['test_score']:.4f}"
            if s["test_score"] is not None else ""))
+    if "coef" in s:
+        for line in _coef_lines(s):
+            print(line)
     if "closed_form" in s:
         c = s["closed_form"]
-        print(f"closed form (lstsq): train R^2 {c['train_r2_lstsq']:.6f}, gap to GD "
-              f"{c['r2_gap']:.2e}, largest coefficient gap {c['max_coef_gap']:.3g}")
+        if c is None:
+            print(f"closed form (lstsq): skipped: {s.get('closed_form_skipped')}")
+        else:
+            print(f"closed form (lstsq): train R^2 {c['train_r2_lstsq']:.6f}, gap to GD "
+                  f"{c['r2_gap']:.2e}, largest coefficient gap {c['max_coef_gap']:.3g}")
     if a.out:
         print(f"model saved to {a.out}")
     if a.plot:
         print(f"picture: {a.plot}")
+    if s["converged"] is False and s["status"] != "diverged":
+        epochs = s["epochs"]
+        print(f"not converged after {epochs} epochs: {s['reason']}; more with --epochs "
+              f"{2 * max(epochs, 1)}")
     print(f"{s['reason']} ({s['seconds']:.2f} s)")
-    return 0
 
 
-def _model_data(model_path: str, data: str, target: str | None) -> tuple[Any, Any, Any, dict]:
+def _coef_lines(s: dict[str, Any]) -> list[str]:
+    """The coefficient table: one row per feature (the largest in magnitude past
+    :data:`_COEF_ROWS`), one column per output (class), the intercept last."""
+    import numpy as np
+
+    coef = np.atleast_2d(np.asarray(s["coef"], dtype=float))  # (outputs, features)
+    intercept = np.atleast_1d(np.asarray(s["intercept"], dtype=float))
+    names = s["feature_names"]
+    if len(coef) > _COEF_COLUMNS:
+        return [f"coefficients: {len(coef)} classes x {coef.shape[1]} features, too many to "
+                f"print (all of them are in --json)"]
+    classes = [_label(c) for c in s.get("classes", range(len(coef)))]
+    if len(coef) == 1:
+        titles = [f"class {classes[-1]}" if "classes" in s else "coef"]
+    else:
+        titles = [f"class {c}" for c in classes]
+    rows = np.arange(coef.shape[1])
+    head = "coefficients (original feature scale)"
+    if len(rows) > _COEF_ROWS:
+        rows = np.argsort(-np.abs(coef).max(axis=0), kind="stable")[:_COEF_ROWS]
+        head += f", the {_COEF_ROWS} largest in magnitude of {coef.shape[1]}"
+    width = min(max(len(str(names[j])) for j in rows), 30)
+    width = max(width, len("(intercept)"))
+    lines = [head + ":", f"  {'feature':<{width}}" + "".join(f" {t[:12]:>12}" for t in titles)]
+    for j in rows:
+        lines.append(f"  {str(names[j])[:width]:<{width}}"
+                     + "".join(f" {v:>12.6g}" for v in coef[:, j]))
+    lines.append(f"  {'(intercept)':<{width}}" + "".join(f" {v:>12.6g}" for v in intercept))
+    return lines
+
+
+def _label(c: Any) -> str:
+    """A class label as people write it: ``3`` rather than ``3.0``."""
+    return f"{c:g}" if isinstance(c, float) else str(c)
+
+
+def _model_data(model_path: str, data: str, target: str | None,
+                delimiter: str | None = None) -> tuple[Any, Any, Any, dict]:
     from .data.open import load_xy
     from .models.io import load_model
     est, meta = load_model(model_path)
@@ -689,7 +784,7 @@ def _model_data(model_path: str, data: str, target: str | None) -> tuple[Any, An
     if not is_file_source(data):
         t = None
         features = None
-    X, y, _, _ = load_xy(data, t, features)
+    X, y, _, _ = load_xy(data, t, features, delimiter=delimiter)
     if X.shape[1] != est.n_features_in_:
         from .errors import DataError
         raise DataError(f"the model expects {est.n_features_in_} features, the data has "
@@ -702,7 +797,9 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
     import numpy as np
 
-    est, X, _, _ = _model_data(a.model, a.data, a.target)
+    from .data._names import command_line
+    with command_line():
+        est, X, _, _ = _model_data(a.model, a.data, a.target, a.delimiter)
     pred = est.predict(X)
     buf = io.StringIO()
     buf.write("prediction\n")
@@ -719,7 +816,9 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    est, X, y, _ = _model_data(a.model, a.data, a.target)
+    from .data._names import command_line
+    with command_line():
+        est, X, y, _ = _model_data(a.model, a.data, a.target, a.delimiter)
     score = float(est.score(X, y))
     name = "accuracy" if hasattr(est, "classes_") else "R^2"
     if a.json:
@@ -780,7 +879,7 @@ def _describe(e: BaseException) -> str:
     from .errors import GdlabError
     if isinstance(e, GdlabError):
         return str(e)
-    if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
+    if isinstance(e, OSError) and e.strerror and e.filename:
         return f"{e.strerror}: {e.filename}"
     if isinstance(e, (MemoryError, RecursionError)):
         return "the input is too large or too deeply nested"

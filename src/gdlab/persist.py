@@ -14,7 +14,9 @@ writing (store such numbers in an array).
 
 Every write is atomic: a temporary file in the same folder, flushed and
 ``fsync``-ed, then ``os.replace``-d over the target (and the folder synced), so a
-kill at any moment leaves either the old file or the new one, never half of one.
+kill at any moment leaves either the old file or the new one, never half of one. A write
+that fails (a full disk, a read-only folder) raises its ``OSError`` about the target file,
+not the hidden temporary one.
 """
 
 from __future__ import annotations
@@ -58,11 +60,30 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file, fsync, rename, fsync folder).
 
     The file gets the permissions of the file it replaces, else the usual ones for a new
-    file (``0o666`` minus the umask), not the private mode of a temporary file.
+    file (``0o666`` minus the umask), not the private mode of a temporary file. An error
+    (a full disk, a read-only folder) is raised as the same kind of ``OSError`` with
+    ``filename`` set to ``path`` (never to the hidden temporary file), and the old file,
+    if any, is left as it was.
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _replace_with(path, folder, data)
+    except OSError as e:
+        raise _naming(e, path) from None
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - folders cannot be opened on some systems
+        pass
+
+
+def _replace_with(path: Path, folder: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file in ``folder`` and rename it over ``path``."""
     try:
         mode = path.stat().st_mode & 0o7777
     except OSError:
@@ -74,7 +95,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
                 os.fchmod(fh.fileno(), mode)
             except (OSError, AttributeError):  # pragma: no cover - e.g. Windows
                 pass
-            fh.write(data)
+            _write(fh, data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -84,14 +105,18 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         except OSError:
             pass
         raise
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - folders cannot be opened on some systems
-        pass
+
+
+def _write(fh: Any, data: bytes) -> None:
+    """The write itself (a separate function, so tests can make it fail like a full disk)."""
+    fh.write(data)
+
+
+def _naming(e: OSError, path: Path) -> OSError:
+    """``e`` as the same kind of error, about ``path`` (the file the caller named)."""
+    if e.errno is None:
+        return OSError(f"cannot write {path}: {e}")
+    return type(e)(e.errno, e.strerror, str(path))
 
 
 def _digest(a: np.ndarray) -> str:

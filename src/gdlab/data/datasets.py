@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import ParameterError
+from ._names import did_you_mean
 from ._order import check_int
 
 _DATASETS = {
@@ -40,7 +41,9 @@ def load_dataset(name: str) -> tuple[np.ndarray, np.ndarray, dict]:
     """
     key = _dataset_key(name)
     if key is None:
-        raise ParameterError(f"unknown dataset {name!r}; bundled datasets: "
+        hint = did_you_mean(name.strip().lower().replace("-", "_"), list(DATASET_NAMES)) \
+            if isinstance(name, str) else ""
+        raise ParameterError(f"unknown dataset {name!r}{hint}; bundled datasets: "
                              f"{', '.join(DATASET_NAMES)} (also 'breast-cancer')")
     import sklearn.datasets  # slow import, so only here
     loader, task, description = _DATASETS[key]

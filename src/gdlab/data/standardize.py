@@ -13,10 +13,21 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import DataError, ParameterError
+from ._names import listing
 
 
 class ConstantColumnWarning(UserWarning):
-    """A column has standard deviation 0; it is centred but not scaled."""
+    """Columns with standard deviation 0: they are centred but not scaled.
+
+    One warning lists every constant column of a fit; ``columns`` holds their positions
+    and ``names`` their names.
+    """
+
+    def __init__(self, message: str, columns: list[int] | None = None,
+                 names: list[str] | None = None):
+        super().__init__(message)
+        self.columns = list(columns or [])
+        self.names = list(names or [])
 
 
 class RunningStats:
@@ -113,6 +124,8 @@ class Standardizer:
         self.scale_: np.ndarray | None = None
         self.n_samples_: int = 0
         self.feature_names_: list[str] | None = None
+        #: which columns were constant when fitted (``None`` for one read from a dict)
+        self.constant_: np.ndarray | None = None
 
     # -- fitting ------------------------------------------------------------
     def fit(self, X, feature_names: list[str] | None = None) -> "Standardizer":
@@ -156,12 +169,18 @@ class Standardizer:
         exact = stats.min == stats.max
         mean = np.where(exact, stats.min, stats.mean)  # a constant column centres to exactly 0
         std = np.where(exact, 0.0, np.sqrt(var))
-        for j in np.flatnonzero(constant):
-            warnings.warn(f"column {feature_names[j]!r} is constant (std 0): it is centred "
-                          f"but left unscaled (scale 1)", ConstantColumnWarning, stacklevel=2)
+        if constant.any():
+            cols = [int(j) for j in np.flatnonzero(constant)]
+            names = [feature_names[j] for j in cols]
+            what = f"column {names[0]!r} is" if len(cols) == 1 else \
+                f"{len(cols)} columns are"
+            warnings.warn(ConstantColumnWarning(
+                f"{what} constant (std 0), centred but left unscaled (scale 1)"
+                + (f": {listing(names)}" if len(cols) > 1 else ""), cols, names), stacklevel=2)
         self.mean_ = mean
         self.std_ = std
         self.scale_ = np.where(constant, 1.0, std)
+        self.constant_ = constant
         self.n_samples_ = int(stats.n)
         self.feature_names_ = list(feature_names)
         return self

@@ -8,8 +8,11 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 from . import _order
+from . import moments as _moments
 from ._cache import RowCache
-from ._files import first_bad_cell
+from ._files import LabelCodes, first_bad_cell
+from ._split import RowSplit
+from .moments import CrossMoments
 from .standardize import RunningStats, Standardizer
 
 if TYPE_CHECKING:
@@ -238,9 +241,56 @@ class ArrayStream(BatchStream):
             else super().feature_stats()
 
 
+class ScanStats:
+    """What a validating scan accumulates over a set of rows: column statistics of the
+    features and the target and, when asked, the cross-moments for least squares."""
+
+    def __init__(self, n_features: int, moments: bool = False):
+        self.features = RunningStats(n_features)
+        self.target = RunningStats(1)
+        self.moments: CrossMoments | None = CrossMoments(n_features) if moments else None
+
+    @property
+    def n(self) -> int:
+        return int(self.target.n)
+
+    def add(self, X: np.ndarray, y: np.ndarray) -> None:
+        if not len(y):
+            return
+        self.features.update(X)
+        self.target.update(y[:, None])
+        if self.moments is not None:
+            self.moments.update(X, y)
+
+    def merged(self, other: "ScanStats") -> "ScanStats":
+        out = ScanStats(len(self.features.mean))
+        out.features = self.features.copy().merge(other.features)
+        out.target = self.target.copy().merge(other.target)
+        if self.moments is not None and other.moments is not None:
+            out.moments = self.moments.copy().merge(other.moments)
+        return out
+
+
 class ScannedStream(BatchStream):
     """A file stream whose validating scan already computed the column statistics
-    (``_feature_stats``, ``_target_stats``): they are handed out without another pass."""
+    (``_feature_stats``, ``_target_stats``): they are handed out without another pass.
+
+    Three options of the file streams live here:
+
+    ``test_fraction`` (with the stream's ``seed``) holds out about that fraction of the rows
+    by a hash of the row index (:class:`~gdlab.data.RowSplit`); the scan keeps separate
+    statistics for the two parts and :meth:`split` returns them as two streams over
+    disjoint rows, read from the one scan (and its one row cache).
+
+    ``moments=True`` makes the scan accumulate the cross-moments of features and target
+    (``XᵀX``, ``Xᵀy``, centred, in float64: :class:`~gdlab.data.moments.CrossMoments`) for
+    least squares, up to :data:`~gdlab.data.moments.MAX_FEATURES` features;
+    :meth:`moments` returns them (``None`` and a reason in ``moments_note`` otherwise).
+
+    Text class labels in the target column (``labels``: ``None`` detects them) become
+    numbers ``0 .. K-1`` in sorted order; ``classes`` holds the labels (``None`` for a
+    numeric target).
+    """
 
     _feature_stats: RunningStats | None  # None until the scan
     _target_stats: RunningStats | None
@@ -252,17 +302,78 @@ class ScannedStream(BatchStream):
     _row_cache: RowCache | None = None
     cache: bool = False
     cache_dir: str | None = None
+    #: the held-out rows (None: no split)
+    row_split: RowSplit | None = None
+    want_moments: bool = False
+    moments_note: str | None = None
+    _labels: LabelCodes | None = None
+    _parts: dict[str, ScanStats] | None = None
+
+    def _init_options(self, test_fraction, moments) -> None:
+        """Check and keep ``test_fraction`` and ``moments`` (after ``_init_order``)."""
+        if test_fraction is not None and test_fraction != 0:
+            self.row_split = RowSplit(test_fraction, self.seed)
+        if not isinstance(moments, (bool, np.bool_)):
+            raise ParameterError(f"moments must be True or False, got {moments!r}")
+        self.want_moments = bool(moments)
+
+    @property
+    def classes(self) -> np.ndarray | None:
+        """The text class labels of the target in sorted order (``None``: numbers)."""
+        return None if self._labels is None else self._labels.classes
+
+    def _scan_parts(self) -> dict[str, ScanStats]:
+        """New accumulators for a scan: one per part of the split (or ``all``)."""
+        moments = self.want_moments and self._labels is None \
+            and self.n_features <= _moments.MAX_FEATURES
+        names = ("all",) if self.row_split is None else ("train", "test")
+        return {name: ScanStats(self.n_features, moments) for name in names}
+
+    def _finish_parts(self, parts: dict[str, ScanStats]) -> None:
+        """Keep a finished scan's statistics (whole-file ones merged from the parts)."""
+        whole = parts["all"] if "all" in parts else parts["train"].merged(parts["test"])
+        self._parts = parts
+        self._feature_stats, self._target_stats = whole.features, whole.target
+        self._moments = whole.moments
+        if self.want_moments and whole.moments is None:
+            self.moments_note = (
+                "the target holds class labels" if self._labels is not None else
+                f"{self.n_features:,} features (computed for at most "
+                f"{_moments.MAX_FEATURES:,})")
+        if self._labels is not None:
+            self._labels.freeze()
+
+    def moments(self) -> CrossMoments | None:
+        """The scan's cross-moments of all rows (``None`` unless collected)."""
+        self._check_ready()
+        m = getattr(self, "_moments", None)
+        return None if m is None else m.copy()
+
+    def split(self) -> tuple["RowSubset", "RowSubset"]:
+        """``(train, test)``: the rows of each part of ``test_fraction``'s split as streams
+        with this stream's batch settings (read from this stream and its row cache)."""
+        if self.row_split is None:
+            raise ParameterError("this stream has no test_fraction to split by")
+        self._check_ready()
+        assert self._parts is not None  # set by the scan
+        return (RowSubset(self, "train", self._parts["train"]),
+                RowSubset(self, "test", self._parts["test"]))
+
+    def _relabel(self, y: np.ndarray) -> None:
+        """Scan codes of text labels -> their sorted places, in place."""
+        if self._labels is not None and len(y):
+            y[...] = self._labels.rank[y.astype(np.intp)]
 
     def _to_numpy(self, table, dtype) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
     # -- the row cache ------------------------------------------------------------------------
-    def _folder(self, fstats: RunningStats, tstats: RunningStats) -> "_Folder":
+    def _folder(self, parts: dict[str, ScanStats]) -> "_Folder":
         """What a scan hands its validated blocks to: the statistics and a new, empty row
         cache (none when off or impossible)."""
         ScannedStream.close(self)
         cache = RowCache.open(self.n_features, self.dtype, self.cache_dir) if self.cache else None
-        return _Folder(fstats, tstats, cache)
+        return _Folder(parts, self.row_split, cache)
 
     def _read_file_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         """Chunk k read from the file itself (no cache)."""
@@ -270,18 +381,22 @@ class ScannedStream(BatchStream):
 
     def _read_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self._row_cache is None:
-            return self._read_file_chunk(k)
+            X, y = self._read_file_chunk(k)
+            self._relabel(y)
+            return X, y
         bounds = self._bounds()
         m = int(bounds[k + 1] - bounds[k])
         X = np.empty((m, self.n_features), dtype=self.dtype)
         y = np.empty(m, dtype=self.dtype)
         self._row_cache.read_into(int(bounds[k]), X, y, self.path)
+        self._relabel(y)
         return X, y
 
     def _read_chunk_into(self, k: int, X: np.ndarray, y: np.ndarray) -> None:
         if self._row_cache is None:
             return super()._read_chunk_into(k, X, y)
         self._row_cache.read_into(int(self._bounds()[k]), X, y, self.path)
+        self._relabel(y)
 
     def close(self) -> None:
         """Delete the row cache now (it also goes when the stream is garbage-collected);
@@ -326,25 +441,32 @@ class ScannedStream(BatchStream):
 
 
 class _Folder:
-    """Folds a scan's validated blocks into the column statistics and the row cache on one
-    background thread, block after block in order, while the scan parses the next block
-    (numpy and file writes release the GIL)."""
+    """Folds a scan's validated blocks into the statistics of their part of the rows and
+    the row cache on one background thread, block after block in order, while the scan
+    parses the next block (numpy and file writes release the GIL)."""
 
-    def __init__(self, fstats: RunningStats, tstats: RunningStats, cache: RowCache | None):
+    def __init__(self, parts: dict[str, ScanStats], split: RowSplit | None,
+                 cache: RowCache | None):
         from concurrent.futures import ThreadPoolExecutor
-        self.fstats, self.tstats, self.cache = fstats, tstats, cache
+        self.parts, self.split, self.cache = parts, split, cache
+        self.rows = 0  # rows handed in so far: the index of the next block's first row
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdlab-scan")
         self._pending: Future[None] | None = None
 
-    def _fold(self, X: np.ndarray, y: np.ndarray) -> None:
-        self.fstats.update(X)
-        self.tstats.update(y[:, None])
+    def _fold(self, X: np.ndarray, y: np.ndarray, start: int) -> None:
+        if self.split is None:
+            self.parts["all"].add(X, y)
+        else:
+            test = self.split.test_mask(start, len(y))
+            self.parts["train"].add(X[~test], y[~test])
+            self.parts["test"].add(X[test], y[test])
         if self.cache is not None and not self.cache.append(X, y):
             self.cache = None  # the write failed (it closed itself): the file is read again
 
     def add(self, X: np.ndarray, y: np.ndarray) -> None:
         self._wait()
-        self._pending = self._pool.submit(self._fold, X, y)
+        self._pending = self._pool.submit(self._fold, X, y, self.rows)
+        self.rows += len(y)
 
     def _wait(self) -> None:
         if self._pending is not None:
@@ -368,6 +490,73 @@ class _Folder:
         self._pool.shutdown()
         if self.cache is not None:
             self.cache.close()
+
+
+class RowSubset(BatchStream):
+    """The rows of one part (``"train"`` or ``"test"``) of a file stream's
+    :class:`~gdlab.data.RowSplit`, as a stream of its own.
+
+    Its chunks are the file stream's chunks with the other part's rows taken out (so they
+    differ in size); a chunk is read from the file stream (its row cache, or the file) and
+    masked by the split's hash. The column statistics (and the cross-moments) are those the
+    scan kept for this part.
+    """
+
+    def __init__(self, base: ScannedStream, part: str, stats: ScanStats):
+        if part not in ("train", "test") or base.row_split is None:
+            raise ParameterError(f"part must be 'train' or 'test' of a split stream, "
+                                 f"got {part!r}")
+        self.base, self.part, self._stats = base, part, stats
+        self._split: RowSplit = base.row_split
+        self.n_features, self.feature_names = base.n_features, base.feature_names
+        self.target_name, self.dtype = base.target_name, base.dtype
+        self.path, self.columns = base.path, base.columns
+        self.batch_size, self.shuffle, self.seed = base.batch_size, base.shuffle, base.seed
+        self.buffer_chunks, self.chunk_rows = base.buffer_chunks, base.chunk_rows
+        self.standardizer = None
+        base_bounds = base._bounds()
+        counts = np.array([self._count(int(a), int(b)) for a, b in
+                           zip(base_bounds[:-1], base_bounds[1:])], dtype=np.int64)
+        self._chunks = np.flatnonzero(counts)  # base chunks holding rows of this part
+        self._bounds_cache = np.concatenate(([0], np.cumsum(counts[self._chunks])))
+        self.n_samples = int(self._bounds_cache[-1])
+
+    def _count(self, a: int, b: int) -> int:
+        n_test = int(np.count_nonzero(self._split.test_mask(a, b - a)))
+        return n_test if self.part == "test" else b - a - n_test
+
+    @property
+    def classes(self) -> np.ndarray | None:
+        return self.base.classes
+
+    def _bounds(self) -> np.ndarray:
+        return self._bounds_cache
+
+    def _check_ready(self) -> None:
+        self.base._check_ready()
+
+    def _read_chunk(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        j = int(self._chunks[k])
+        X, y = self.base._read_chunk(j)
+        keep = self._split.test_mask(int(self.base._bounds()[j]), len(y))
+        if self.part == "train":
+            keep = ~keep
+        return X[keep], y[keep]
+
+    def feature_stats(self) -> RunningStats:
+        return self._stats.features.copy()
+
+    def target_stats(self) -> RunningStats:
+        return self._stats.target.copy()
+
+    def moments(self) -> CrossMoments | None:
+        """The scan's cross-moments of this part's rows (``None`` unless collected)."""
+        m = self._stats.moments
+        return None if m is None else m.copy()
+
+    @property
+    def moments_note(self) -> str | None:
+        return self.base.moments_note
 
 
 def _take(X: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,21 +2,23 @@
 
 What ``gdlab fit`` does, as a function: open the data (a CSV or Parquet file, streamed in
 bounded memory; an IDX pair; a bundled dataset; arrays), choose the model (linear for
-real-valued targets, softmax for class labels, unless told), hold out a test fraction of
-in-memory data, train (with checkpoints when asked), and report the final loss, the scores,
-the gap to the closed-form least-squares solution for linear models, the stop reason and
-the time.
+real-valued targets, softmax for class labels, unless told), hold out a test fraction
+(files: by a hash of the row index, while they stream), train (with checkpoints when
+asked), and report the final loss, the scores, the coefficients, the gap to the
+closed-form least-squares solution for linear regression, the stop reason and the time.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Any
+import warnings
+from typing import Any, Iterable
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..data._names import option
+from ..errors import DataError, ParameterError
 
 _FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 MODELS = ("linear", "logistic", "softmax", "mlp")
@@ -51,85 +53,284 @@ def make_estimator(model: str, classification: bool, **params: Any) -> Any:
     return (E.MLPClassifier if classification else E.MLPRegressor)(**params)
 
 
+#: a classifier refuses targets with more distinct values than this
+MAX_CLASSES = 1_000
+
+
 def fit_data(source: Any, target: str | None = None, *, features: list[str] | None = None,
              model: str | None = None, task: str | None = None, test_fraction: float = 0.25,
              seed: int = 0, checkpoint: str | None = None, checkpoint_every: int = 100,
              resume: bool = False, file_batch_size: int = 256, file_epochs: int = 10,
-             **params: Any) -> tuple[Any, dict[str, Any]]:
+             delimiter: str | None = None, **params: Any) -> tuple[Any, dict[str, Any]]:
     """Train on ``source`` and return ``(estimator, summary)``.
 
     ``params`` are the estimator's hyper-parameters (``lr``, ``batch_size``, ``epochs``, ...;
     ``None`` values mean "the estimator's default"). Files are streamed, never read whole,
     with ``file_batch_size`` and ``file_epochs`` unless ``batch_size``/``epochs`` are given;
-    they get no test split (the summary's score is over the whole file). ``checkpoint`` is a
-    file (or a folder, for ``checkpoint.gdlab`` in it) written every ``checkpoint_every``
-    steps; ``resume`` continues from it.
-    """
-    from ..data.open import load_xy, open_stream
-    from ..data.stream import ArrayStream
+    their test part is about ``test_fraction`` of the rows, chosen by a hash of the row
+    index and ``seed`` (:class:`gdlab.data.RowSplit`), in-memory data hold out exactly that
+    fraction of a permutation. A CSV target of text labels (``cat``, ``dog``) trains a
+    classifier whose ``classes_`` are the labels. ``delimiter`` is the CSV delimiter
+    (default: sniffed). ``checkpoint`` is a file (or a folder, for ``checkpoint.gdlab`` in
+    it) written every ``checkpoint_every`` steps; ``resume`` continues from it.
 
+    The summary holds the sizes, the scores, the coefficients of linear models on the
+    original feature scale (``coef``, ``intercept``, as the estimator's ``coef_`` and
+    ``intercept_``), the gap to the least-squares solution for linear regression
+    (``closed_form``; for files from cross-moments accumulated while the file is scanned,
+    up to :data:`gdlab.data.moments.MAX_FEATURES` features, else ``closed_form_skipped``
+    says why), the constant columns, whether training converged, the stop reason and the
+    time.
+    """
     t0 = time.perf_counter()
     params = {k: v for k, v in params.items() if v is not None}
+    checkpoint = _check_settings(params, task, test_fraction, checkpoint, resume,
+                                 is_file_source(source))
+    data: _FileData | _MemoryData
+    if is_file_source(source):
+        data = _FileData(source, target, features, model, task, test_fraction, seed, delimiter,
+                         params.get("batch_size", file_batch_size))
+        params.setdefault("epochs", file_epochs)
+    else:
+        data = _MemoryData(source, target, features, test_fraction, seed, delimiter)
+    classification = _is_classification(data, task, model)
+    name = model or ("softmax" if classification else "linear")
+    est = make_estimator(name, classification, seed=seed, **params)
+    classes = _class_labels(data.train_targets(), data.target, name, data.file) \
+        if classification else None
+    constant = data.fit(est, classes, checkpoint, checkpoint_every, resume)
+    train_score, test_score = data.scores(est)
+    if data.labels is not None:
+        est.classes_ = data.labels  # the model predicts the text labels from now on
+    summary: dict[str, Any] = {
+        "data": str(source), "model": type(est).__name__, "n_samples": data.n_rows,
+        "n_features": len(data.names), "feature_names": data.names, "target": data.target,
+        "streamed": data.streamed, "n_train": data.n_train, "n_test": data.n_test,
+        "epochs": int(est.n_iter_), "steps": int(est.t_), "final_loss": float(est.loss_),
+        "train_score": train_score, "test_score": test_score,
+        "score_name": "accuracy" if hasattr(est, "classes_") else "R^2",
+        "constant_columns": [data.names[j] for j in constant],
+        **_coefficients(est),
+        "status": est.status_, "converged": _converged(est), "reason": est.stop_reason_}
+    from .estimators import LinearRegression
+    if isinstance(est, LinearRegression):
+        summary["closed_form"], note = data.closed_form(est)
+        if note:
+            summary["closed_form_skipped"] = note
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return est, summary
+
+
+def _check_settings(params: dict[str, Any], task: str | None, test_fraction: float,
+                    checkpoint: str | None, resume: bool, from_file: bool) -> str | None:
+    """Refuse settings that do not go together; the checkpoint file's path."""
     if resume and not checkpoint:
-        raise ParameterError("resume needs a checkpoint to continue from")
+        raise ParameterError(f"{option('resume')} needs a {option('checkpoint')} to continue "
+                             f"from")
     if checkpoint and (os.path.isdir(checkpoint) or str(checkpoint).endswith(os.sep)):
         checkpoint = os.path.join(checkpoint, "checkpoint.gdlab")
-    if not 0 <= test_fraction < 1:
-        raise ParameterError(f"the test fraction must be in [0, 1), got {test_fraction!r}")
+    if not (isinstance(test_fraction, (int, float)) and 0 <= test_fraction < 1):
+        raise ParameterError(f"{option('test_fraction')} must be in [0, 1), got "
+                             f"{test_fraction!r}")
     if task not in (None, "regression", "classification"):
-        raise ParameterError(f"task must be 'regression' or 'classification', got {task!r}")
-    from_file = is_file_source(source)
+        raise ParameterError(f"{option('task')} must be 'regression' or 'classification', "
+                             f"got {task!r}")
     if params.get("early_stopping") and (from_file or checkpoint):
         raise ParameterError("early stopping on a validation fraction is for in-memory data "
                              "without a checkpoint")
-    stream = None
-    if from_file:
-        stream = open_stream(source, target, features=features,
-                             batch_size=params.get("batch_size", file_batch_size), seed=seed)
-        names, target_name = list(stream.feature_names), stream.target_name
-        assert stream.n_samples is not None  # a file stream opened with its scan
-        n_rows, n_feat = int(stream.n_samples), int(stream.n_features)
-        probe = [y for _, (_, y) in zip(range(4), stream.iter_chunks())]
-        y_probe = np.concatenate(probe)
-        params.setdefault("epochs", file_epochs)
-    else:
-        X, y, names, target_name = load_xy(source, target, features)
-        n_rows, n_feat = X.shape
-        y_probe = y
-    classification = looks_like_classes(y_probe) if task is None else task == "classification"
-    est = make_estimator(model or ("softmax" if classification else "linear"), classification,
-                         seed=seed, **params)
+    return checkpoint
 
-    test_score = None
-    if stream is not None:
-        est.fit_stream(stream, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                       resume=resume)
-        train_score = float(est.score_stream(stream))
-    else:
-        Xtr, ytr, Xte, yte = X, y, None, None
+
+def _is_classification(data: Any, task: str | None, model: str | None) -> bool:
+    """Whether the model predicts classes: text labels, the task, the model, or the look of
+    the target."""
+    if data.labels is not None:
+        example = data.labels[0]
+        if task == "regression" or model == "linear":
+            what = option("task", "regression") if task == "regression" \
+                else option("model", "linear")
+            raise DataError(f"the target holds text ({example!r} ...): class labels, which "
+                            f"{what} cannot predict; use {option('model', 'softmax')}",
+                            file=data.file, column=data.target)
+        return True
+    if task is not None:
+        return task == "classification"
+    if model in ("logistic", "softmax"):
+        return True
+    if model == "linear":
+        return False
+    return looks_like_classes(data.y_probe)
+
+
+def _class_labels(targets: Iterable[np.ndarray], target: str | None, model: str,
+                  file: str | None = None) -> np.ndarray:
+    """The classes of the training targets, after refusing targets a classifier cannot
+    learn: continuous values, a single value, too many values, more than two for logistic
+    regression."""
+    what = option("model", model)
+    instead = option("task", "regression") if model == "mlp" else option("model", "linear")
+    name = "the target" if target is None else f"the target {target!r}"
+    seen: np.ndarray | None = None
+    for y in targets:
+        if y.dtype.kind == "f":
+            frac = y[np.mod(y, 1) != 0]
+            if len(frac):
+                raise ParameterError(f"{what} predicts classes, but {name} holds continuous "
+                                     f"values (such as {frac[0]:g}); use {instead} to predict "
+                                     f"a number")
+        u = np.unique(y)
+        seen = u if seen is None else np.union1d(seen, u)
+        if len(seen) > MAX_CLASSES:
+            raise ParameterError(f"{name} has more than {MAX_CLASSES:,} different values: too "
+                                 f"many classes for {what}; use {instead} to predict a number")
+    if seen is None or len(seen) < 2:
+        value = "no value" if seen is None or not len(seen) else \
+            f"the single value {np.asarray(seen)[0].item()!r}"
+        raise DataError(f"{name} has {value}: a classifier needs at least two classes",
+                        file=file)
+    if model == "logistic" and len(seen) > 2:
+        raise ParameterError(f"{what} is for two classes; {name} has {len(seen)}: use "
+                             f"{option('model', 'softmax')}")
+    return seen
+
+
+def _fit_noting_constants(est: Any, fit: Any) -> list[int]:
+    """Run ``fit()``; the positions of the constant columns its standardizer found (kept
+    for the summary, not printed as a warning)."""
+    from ..data.standardize import ConstantColumnWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantColumnWarning)
+        fit()
+    constant = getattr(getattr(est, "scaler_", None), "constant_", None)
+    return [] if constant is None else [int(j) for j in np.flatnonzero(constant)]
+
+
+def _coefficients(est: Any) -> dict[str, Any]:
+    """``coef``/``intercept`` (linear models, as ``coef_``/``intercept_``) and ``classes``
+    (classifiers), as JSON values."""
+    out: dict[str, Any] = {}
+    if hasattr(est, "coef_"):
+        out["coef"] = np.asarray(est.coef_, dtype=np.float64).tolist()
+        b = est.intercept_
+        out["intercept"] = float(b) if np.ndim(b) == 0 else \
+            np.asarray(b, dtype=np.float64).tolist()
+    if hasattr(est, "classes_"):
+        out["classes"] = np.asarray(est.classes_).tolist()
+    return out
+
+
+def _converged(est: Any) -> bool | None:
+    v = getattr(est, "converged_", None)
+    return None if v is None else bool(v)
+
+
+class _FileData:
+    """A CSV or Parquet file: streamed, split by a hash of the row index."""
+
+    streamed = True
+
+    def __init__(self, source: Any, target: str | None, features: list[str] | None,
+                 model: str | None, task: str | None, test_fraction: float, seed: int,
+                 delimiter: str | None, batch_size: int | None):
+        from ..data.open import open_stream
+        kw: dict[str, Any] = {"features": features, "batch_size": batch_size, "seed": seed,
+                              "moments": model in (None, "linear") and task != "classification"}
+        if delimiter is not None:
+            kw["delimiter"] = delimiter
+        if test_fraction > 0:
+            kw["test_fraction"] = test_fraction
+        stream: Any = open_stream(source, target, **kw)  # a CSVStream or ParquetStream
+        self.file = stream.path
+        self.names, self.target = list(stream.feature_names), stream.target_name
+        assert stream.n_samples is not None  # a file stream opened with its scan
+        self.n_rows = int(stream.n_samples)
+        self.labels = stream.classes
+        self.train: Any = stream
+        self.test: Any = None
+        if test_fraction > 0 and self.n_rows >= 10:
+            train, test = stream.split()
+            if train.n_samples and test.n_samples:
+                self.train, self.test = train, test
+        self.n_train = int(self.train.n_samples)
+        self.n_test = 0 if self.test is None else int(self.test.n_samples)
+        probe = [y for _, (_, y) in zip(range(4), self.train.iter_chunks())]
+        self.y_probe = np.concatenate(probe)
+
+    def train_targets(self) -> Iterable[np.ndarray]:
+        if self.labels is not None:
+            return [np.arange(len(self.labels), dtype=np.float64)]
+        return (y for _, y in self.train.iter_chunks())
+
+    def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
+            resume: bool) -> list[int]:
+        kw = {"classes": classes} if classes is not None else {}
+        return _fit_noting_constants(est, lambda: est.fit_stream(
+            self.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            resume=resume, **kw))
+
+    def scores(self, est: Any) -> tuple[float, float | None]:
+        train = float(est.score_stream(self.train))
+        return train, None if self.test is None else float(est.score_stream(self.test))
+
+    def closed_form(self, est: Any) -> tuple[dict[str, Any] | None, str | None]:
+        """Least squares from the scan's cross-moments of the training rows."""
+        m = self.train.moments()
+        if m is None:
+            return None, self.train.moments_note or "not computed"
+        coef, intercept = m.least_squares()
+        gd_coef = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
+        gd_intercept = float(est.intercept_)
+        r2_ls, r2_gd = m.r2(coef, intercept), m.r2(gd_coef, gd_intercept)
+        return {"train_r2_lstsq": r2_ls, "train_r2_gd": r2_gd, "r2_gap": r2_ls - r2_gd,
+                "max_coef_gap": float(np.max(np.abs(coef - gd_coef))),
+                "lstsq_coef": coef.tolist(), "lstsq_intercept": intercept}, None
+
+
+class _MemoryData:
+    """A bundled dataset, an IDX pair or arrays: in memory, split by a permutation."""
+
+    streamed = False
+    labels = None
+    file = None
+
+    def __init__(self, source: Any, target: str | None, features: list[str] | None,
+                 test_fraction: float, seed: int, delimiter: str | None):
+        from ..data.open import load_xy
+        X, y, self.names, self.target = load_xy(source, target, features,
+                                                delimiter=delimiter)
+        self.n_rows = len(X)
+        self.y_probe = y
+        self.Xtr, self.ytr, self.Xte, self.yte = X, y, None, None
         if test_fraction > 0 and len(X) >= 10:
             perm = np.random.default_rng(seed).permutation(len(X))
             k = int(round(test_fraction * len(X)))
-            Xte, yte, Xtr, ytr = X[perm[:k]], y[perm[:k]], X[perm[k:]], y[perm[k:]]
-        if checkpoint:
-            est.fit_stream(ArrayStream(Xtr, ytr, batch_size=est.batch_size, seed=seed),
-                           checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                           resume=resume)
-        else:
-            est.fit(Xtr, ytr)
-        train_score = float(est.score(Xtr, ytr))
-        test_score = float(est.score(Xte, yte)) if Xte is not None else None
-    summary: dict[str, Any] = {
-        "data": str(source), "model": type(est).__name__, "n_samples": n_rows,
-        "n_features": n_feat, "feature_names": names, "target": target_name,
-        "streamed": stream is not None, "epochs": int(est.n_iter_), "steps": int(est.t_),
-        "final_loss": float(est.loss_), "train_score": train_score, "test_score": test_score,
-        "score_name": "accuracy" if hasattr(est, "classes_") else "R^2",
-        "status": est.status_, "reason": est.stop_reason_}
-    from .estimators import LinearRegression
-    if isinstance(est, LinearRegression) and stream is None:
-        cf = est.closed_form(Xtr, ytr)
-        summary["closed_form"] = {"train_r2_lstsq": cf["r2_lstsq"], "train_r2_gd": cf["r2_gd"],
-                                  "r2_gap": cf["r2_gap"], "max_coef_gap": cf["coef_gap"]}
-    summary["seconds"] = round(time.perf_counter() - t0, 3)
-    return est, summary
+            self.Xte, self.yte = X[perm[:k]], y[perm[:k]]
+            self.Xtr, self.ytr = X[perm[k:]], y[perm[k:]]
+        self.n_train = len(self.Xtr)
+        self.n_test = 0 if self.Xte is None else len(self.Xte)
+
+    def train_targets(self) -> Iterable[np.ndarray]:
+        return [np.asarray(self.ytr)]
+
+    def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
+            resume: bool) -> list[int]:
+        if not checkpoint:
+            return _fit_noting_constants(est, lambda: est.fit(self.Xtr, self.ytr))
+        from ..data.stream import ArrayStream
+        stream = ArrayStream(self.Xtr, self.ytr, batch_size=est.batch_size,
+                             seed=est.seed if est.seed is not None else 0)
+        kw = {"classes": classes} if classes is not None else {}
+        return _fit_noting_constants(est, lambda: est.fit_stream(
+            stream, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+            **kw))
+
+    def scores(self, est: Any) -> tuple[float, float | None]:
+        train = float(est.score(self.Xtr, self.ytr))
+        return train, None if self.Xte is None else float(est.score(self.Xte, self.yte))
+
+    def closed_form(self, est: Any) -> tuple[dict[str, Any] | None, str | None]:
+        cf = est.closed_form(self.Xtr, self.ytr)
+        return {"train_r2_lstsq": cf["r2_lstsq"], "train_r2_gd": cf["r2_gd"],
+                "r2_gap": cf["r2_gap"], "max_coef_gap": cf["coef_gap"],
+                "lstsq_coef": np.asarray(cf["coef"], dtype=np.float64).tolist(),
+                "lstsq_intercept": np.asarray(cf["intercept"], dtype=np.float64).tolist()}, None

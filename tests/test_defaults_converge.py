@@ -135,10 +135,9 @@ def test_mlp_defaults_match_scikit_learns(name):
 
 def test_a_budget_that_ends_before_the_tolerance_warns_and_says_so():
     Xtr, _, ytr, _ = _regression("diabetes")
-    with pytest.warns(ConvergenceWarning, match="not converged after 3 epochs"):
+    with pytest.warns(ConvergenceWarning, match=r"not converged after 3 epochs.*epochs=6"):
         model = LinearRegression(batch_size=32, epochs=3).fit(Xtr, ytr)
-    assert not model.converged_ and "epochs=6" in model.stop_reason_
-    assert "the loss still fell by" in model.stop_reason_
+    assert not model.converged_ and "the loss still fell by" in model.stop_reason_
 
 
 def test_online_sgd_defaults_never_diverge_on_badly_scaled_features():

@@ -262,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "PolynomialLR, ReduceLROnPlateau")
     f.add_argument("--batch-size", type=_positive_int, help="default: full batch for linear "
                    "models in memory, 200 for MLPs, 256 for files; 1 = online SGD")
-    f.add_argument("--epochs", type=_positive_int, help="default: the model's (10 for files)")
+    f.add_argument("--epochs", type=_positive_int, help="at most this many epochs (default: the "
+                   "model's budget, 1000 for linear models and 200 for MLPs; training stops "
+                   "earlier once the loss stops improving)")
     f.add_argument("--l2", type=_number, help="L2 penalty (l2/2)*||w||^2 on the weights")
     f.add_argument("--val-fraction", type=_number, help="hold out this fraction for early "
                    "stopping (restores the best weights)")
@@ -657,11 +659,15 @@ def cmd_functions(a: argparse.Namespace) -> int:
 
 
 def cmd_fit(a: argparse.Namespace) -> int:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
     from .data._names import command_line
     from .models.fitting import fit_data
     from .result import Status
-
-    with command_line():
+    with command_line(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the last line says it
         est, summary = fit_data(
             a.data, a.target, features=[c.strip() for c in a.features.split(",")]
             if a.features else None, model=a.model, task=a.task,
@@ -730,11 +736,13 @@ def _print_fit(a: argparse.Namespace, s: dict[str, Any]) -> None:
         print(f"model saved to {a.out}")
     if a.plot:
         print(f"picture: {a.plot}")
+    reason = s["reason"]
     if s["converged"] is False and s["status"] != "diverged":
         epochs = s["epochs"]
-        print(f"not converged after {epochs} epochs: {s['reason']}; more with --epochs "
-              f"{2 * max(epochs, 1)}")
-    print(f"{s['reason']} ({s['seconds']:.2f} s)")
+        if not reason.startswith("not converged"):
+            reason = f"not converged after {epochs} epochs: {reason}"
+        reason += f"; more with --epochs {2 * max(epochs, 1)}"
+    print(f"{reason} ({s['seconds']:.2f} s)")
 
 
 def _coef_lines(s: dict[str, Any]) -> list[str]:

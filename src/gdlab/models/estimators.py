@@ -106,8 +106,7 @@ def _not_converged(losses: list[float], patience: int, epochs: int) -> str:
     if k >= 1 and math.isfinite(losses[-1]) and losses[-k - 1] != 0:
         rel = (losses[-k - 1] - losses[-1]) / abs(losses[-k - 1])
         fell = f": the loss still fell by {rel:.2%} over the last {k} epochs"
-    return (f"not converged after {epochs} epochs{fell}; train longer (epochs={2 * epochs}) or "
-            f"loosen tol")
+    return f"not converged after {epochs} epochs{fell}"
 
 
 class _EncodedLabels:
@@ -352,9 +351,12 @@ class _GDEstimator(BaseEstimator):
         self.stop_reason_ = reason
         with np.errstate(over="ignore", invalid="ignore"):
             self._set_public()
-        if res.status == Status.DIVERGED or (not partial and not self.converged_ and
-                                             self.tol is not None):
+        if res.status == Status.DIVERGED:
             warnings.warn(f"{type(self).__name__}: {reason}", ConvergenceWarning, stacklevel=3)
+        elif not partial and not self.converged_ and self.tol is not None:
+            warnings.warn(f"{type(self).__name__}: {reason}; train longer "
+                          f"(epochs={2 * self.epochs}) or loosen tol", ConvergenceWarning,
+                          stacklevel=3)
         return self
 
     def _training_loss(self, stream: Any) -> Any:

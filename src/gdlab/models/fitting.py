@@ -60,13 +60,13 @@ MAX_CLASSES = 1_000
 def fit_data(source: Any, target: str | None = None, *, features: list[str] | None = None,
              model: str | None = None, task: str | None = None, test_fraction: float = 0.25,
              seed: int = 0, checkpoint: str | None = None, checkpoint_every: int = 100,
-             resume: bool = False, file_batch_size: int = 256, file_epochs: int = 10,
+             resume: bool = False, file_batch_size: int = 256, file_epochs: int | None = None,
              delimiter: str | None = None, **params: Any) -> tuple[Any, dict[str, Any]]:
     """Train on ``source`` and return ``(estimator, summary)``.
 
     ``params`` are the estimator's hyper-parameters (``lr``, ``batch_size``, ``epochs``, ...;
     ``None`` values mean "the estimator's default"). Files are streamed, never read whole,
-    with ``file_batch_size`` and ``file_epochs`` unless ``batch_size``/``epochs`` are given;
+    with ``file_batch_size`` (and ``file_epochs``, default: the model's budget) unless given;
     their test part is about ``test_fraction`` of the rows, chosen by a hash of the row
     index and ``seed`` (:class:`gdlab.data.RowSplit`), in-memory data hold out exactly that
     fraction of a permutation. A CSV target of text labels (``cat``, ``dog``) trains a
@@ -90,7 +90,8 @@ def fit_data(source: Any, target: str | None = None, *, features: list[str] | No
     if is_file_source(source):
         data = _FileData(source, target, features, model, task, test_fraction, seed, delimiter,
                          params.get("batch_size", file_batch_size))
-        params.setdefault("epochs", file_epochs)
+        if file_epochs is not None:  # else the model's budget, which stops on tolerance
+            params.setdefault("epochs", file_epochs)
     else:
         data = _MemoryData(source, target, features, test_fraction, seed, delimiter)
     classification = _is_classification(data, task, model)

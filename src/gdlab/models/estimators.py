@@ -9,10 +9,12 @@ attributes end in ``_`` (``coef_``, ``intercept_``, ``n_iter_``, ``history_``,
 
 Common hyper-parameters:
 
-``optimizer``   name (``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``,
-                ``"rmsprop"``, ``"adagrad"``) or a rule object of :mod:`gdlab.optim`;
-                ``optimizer_options`` are its keyword arguments (PyTorch's names).
-``lr``          learning rate; ``schedule`` a schedule name/dict/object.
+``optimizer``   ``"auto"`` (linear models' default, see below), a name (``"sgd"``,
+                ``"momentum"``, ``"adam"``, ``"lbfgs"``, ``"asgd"``, ... every optimizer of
+                :mod:`gdlab.optim`) or a rule object; ``optimizer_options`` are its keyword
+                arguments (PyTorch's names).
+``lr``          learning rate (``None``: chosen from the data, see below); ``schedule`` a
+                schedule name/dict/object.
 ``batch_size``  ``None`` full-batch gradient descent, ``1`` online SGD, ``k`` mini-batches.
 ``epochs``      passes over the data; ``shuffle`` and ``seed`` fix the batch order and
                 the initial weights.
@@ -23,6 +25,25 @@ Common hyper-parameters:
 ``l2``          penalty ``(l2/2)·‖w‖²`` on the weights (not intercepts).
 ``standardize`` scale features to mean 0 and std 1 inside the model (GD needs scaled
                 features; ``coef_`` is reported for the original features).
+
+Defaults that converge (linear, logistic and softmax regression). With
+``optimizer="auto"`` and no ``lr``, ``schedule`` or options, the model is trained to its
+optimum, the way scikit-learn chooses its solvers:
+
+* full batch (``batch_size=None``): L-BFGS with a strong-Wolfe line search (scikit-learn's
+  ``lbfgs`` solver), until the loss stops improving by ``tol`` (relative);
+* mini-batches and online SGD: averaged SGD (PyTorch's ``ASGD``: Polyak–Ruppert averaging
+  from the second epoch, the classic remedy for SGD's noise) with the constant step
+  ``1/L`` of :func:`data_step`, the largest step that is stable for a batch of that size
+  on this data; the tolerance test watches the averaged weights' training loss over all
+  rows. ``loss="rmse"`` (a square root of a mean over all rows, whose batch version has
+  another minimizer) descends ``half_mse``, which has the same minimizer, and reports the
+  rmse;
+* ``epochs`` is a budget (1000): when it runs out first, ``converged_`` is ``False`` and a
+  ``ConvergenceWarning`` says by how much the loss was still falling.
+
+With an ``lr`` (or a schedule or options), ``"auto"`` is the lecture's plain gradient
+descent with it. The MLPs default to Adam as scikit-learn's do.
 
 The linear models take starting weights as scikit-learn's SGD estimators do:
 ``fit(X, y, coef_init=None, intercept_init=None)`` (shapes of ``coef_``/``intercept_``, for
@@ -318,7 +339,7 @@ class _GDEstimator(BaseEstimator):
         descended = self._training_loss(stream)
         res = train(descended or self.objective_, self.params_, stream, rule,
                     schedule=make_schedule(self.schedule), epochs=epochs,
-                    tol=self.tol, patience=self.patience, validation=validation,
+                    tol=self.tol, patience=self._patience(rule), validation=validation,
                     score=self._score_fn(), restore_best=validation is not None,
                     time_limit=self.time_limit, progress=self.verbose,
                     initial_state=self._opt_state if partial else None,
@@ -358,6 +379,11 @@ class _GDEstimator(BaseEstimator):
                           f"(epochs={2 * self.epochs}) or loosen tol", ConvergenceWarning,
                           stacklevel=3)
         return self
+
+    def _patience(self, rule: Rule) -> int:
+        """Epochs without improvement before the tolerance stop: ``patience``, but at most
+        two for L-BFGS on a full batch, whose loss falls every epoch until it is done."""
+        return min(self.patience, 2) if getattr(rule, "name", "") == "lbfgs" else self.patience
 
     def _training_loss(self, stream: Any) -> Any:
         """The loss the optimizer descends when it is not the model's own (``None``)."""

@@ -52,8 +52,14 @@ def test_lecture_gradient_descent_with_lr_0_1():
     np.testing.assert_allclose(res.history.lr[:-1], 0.1)
 
 
+def test_default_method_is_quasi_newton():
+    res = minimize(LECTURE)  # x0 = 0, no lr, no optimizer: L-BFGS steps
+    assert res.converged and res.x[0] == pytest.approx(-1.0, abs=1e-9)
+    assert res.optimizer["name"] == "quasi_newton" and res.nit <= 3
+
+
 def test_lecture_gradient_descent_default_start_and_line_search():
-    res = minimize(LECTURE)  # x0 = 0, no lr: Armijo line search
+    res = minimize(LECTURE, optimizer="sgd")  # x0 = 0, no lr: Armijo line search
     assert res.converged
     assert res.x[0] == pytest.approx(-1.0, abs=1e-6)
     assert abs(res.grad[0]) < 1e-6
@@ -123,13 +129,15 @@ def test_named_function_global_minimum_found_with_restarts(name):
     assert np.all((res.x >= lo) & (res.x <= hi))
     if tf.smooth:
         assert res.converged, res
-        assert res.grad_norm < 1e-6
+        # the gradient test, or (the default method) f no longer changing at floating-point
+        # precision: Goldstein-Price's f = 3 moves by 1e-15 where its gradient is 2e-6
+        assert res.grad_norm < 1e-6 or (res.status == "ftol" and res.grad_norm < 1e-5)
     else:
         # Ackley: |grad| tends to 20 * 0.2 * sqrt(0.5) = 2*sqrt(2) at the kink, never small,
-        # so the run ends when no step lowers f any more, right at the minimum.
+        # so the gradient test never passes: the run ends when f stops changing (the default
+        # method's ftol) or no step lowers f any more, right at the minimum.
         assert name == "ackley"
-        assert not res.converged
-        assert res.status == "stalled"
+        assert res.status in ("stalled", "ftol") and (res.status == "ftol") == res.converged
         assert res.grad_norm > 1.0
 
 

@@ -573,6 +573,9 @@ def _print_descent(a: argparse.Namespace, res: Any, fn: Any, maximize: bool) -> 
 def _optimizer_text(opt: dict[str, Any]) -> str:
     """The optimizer line of the report: its name and the settings that are not off."""
     desc = opt.get("name", "sgd")
+    if desc == "quasi_newton":
+        return ("L-BFGS quasi-Newton steps with a backtracking line search (no lr given; "
+                "plain gradient descent: --lr, or --optimizer sgd)")
     if opt.get("line_search"):
         desc += " with backtracking line search (no lr given)"
     else:

@@ -19,8 +19,8 @@ L-BFGS-B).
 With bounds the method is the projected quasi-Newton method (Bertsekas 1982): the
 variables at a bound whose gradient points out of the box are held fixed (``q`` is the
 gradient of the others, the pairs are kept for the free variables only, and a row forgets
-its pairs when its set of held variables changes), and the line search backtracks along the projected path
-:math:`x(t) = P(x + t d)` until Armijo's condition
+its pairs when its set of held variables changes), and the line search backtracks along
+the projected path :math:`x(t) = P(x + t d)` until Armijo's condition
 :math:`f(x(t)) \le f(x) + c\,\nabla f(x)^\top (x(t) - x)` holds. The first trial step is
 1 (the quasi-Newton step); on the first iteration, with no pairs yet, it is
 :math:`1/\|\nabla f\|_\infty` along the gradient. A row that finds no decrease within

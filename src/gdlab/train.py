@@ -569,7 +569,11 @@ def _reason(status: Status, out: Any, *, epochs: int, time_limit: float | None,
     if status == Status.END_OF_DATA:
         return f"finished {epochs} epochs"
     if status == Status.STOPPED:
-        return f"stopped early: {out.stop_detail}"
+        # tol on the training loss is the fit's convergence test (scikit-learn's MLP
+        # convention); on a validation score it is early stopping
+        detail = str(out.stop_detail)
+        said = "converged" if detail.startswith("the training loss") else "stopped early"
+        return f"{said}: {detail}"
     if status == Status.TIME_LIMIT:
         return f"stopped: the time limit of {time_limit:g} s was reached"
     if status == Status.DIVERGED:

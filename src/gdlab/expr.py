@@ -276,60 +276,71 @@ class _Scanner:
                 i = self._number(i)
             elif c in _NAME_START:
                 i = self._name(i)
-            elif c == ".":
-                j = i + 1
-                while j < n and text[j] in _SPACE:
-                    j += 1
-                if self.prev in ("name", "num", ")") and j < n and text[j] in _NAME_START:
-                    raise self.fail("attribute access ('.name') is not allowed", i)
-                raise self.fail("unexpected '.'", i)
-            elif c == "(":
-                call = self.prev_start if self.prev == "name" else None
-                self.token("(", i, i + 1, counted=False)
-                self.stack.append((i, call))
-                if len(self.stack) > MAX_DEPTH:
-                    raise self.fail(f"too deeply nested: more than {MAX_DEPTH} levels of "
-                                    "parentheses", i)
-                i += 1
-            elif c == ")":
-                if not self.stack:
-                    raise self.fail("unbalanced parentheses: this ')' has no matching '('", i)
-                if self.prev == "op":
-                    raise self.fail(f"missing operand after {_quote(text[self.prev_start:self.prev_end])}",
-                                    self.prev_start)
-                if self.prev == ",":
-                    raise self.fail("missing argument after ','", self.prev_start)
-                open_pos, call = self.stack.pop()
-                if self.prev == "(" and call is None:
-                    raise self.fail("empty parentheses", open_pos)
-                self.token(")", i, i + 1, counted=False)
-                self.prev_call_start = call if call is not None else open_pos
-                i += 1
-            elif c == ",":
-                if not self.stack or self.stack[-1][1] is None:
-                    raise self.fail("',' is only allowed between function arguments "
-                                    "(no tuples)", i)
-                if self.prev in ("op", "(", ","):
-                    raise self.fail("missing argument before ','", i)
-                self.token(",", i, i + 1, counted=False)
-                i += 1
+            elif c in _PUNCTUATION:
+                i = _PUNCTUATION[c](self, i)
             elif c in "+-*/^":
                 i = self._operator(i)
             else:
                 self._refuse_char(i)
+        self._end()
+
+    def _end(self) -> None:
         if self.stack:
             raise self.fail("unbalanced parentheses: this '(' is never closed", self.stack[-1][0])
         if self.prev is None:
             raise self.fail("empty formula", None, hint="write an expression such as x**2 + 1")
         if self.prev == "op":
-            raise self.fail(f"formula ends with {_quote(text[self.prev_start:self.prev_end])}; "
+            raise self.fail(f"formula ends with {_quote(self._prev_text())}; "
                             "something is missing after it", self.prev_start)
+
+    def _prev_text(self) -> str:
+        return self.text[self.prev_start:self.prev_end]
+
+    def _dot(self, i: int) -> int:
+        text, n, j = self.text, len(self.text), i + 1
+        while j < n and text[j] in _SPACE:
+            j += 1
+        if self.prev in ("name", "num", ")") and j < n and text[j] in _NAME_START:
+            raise self.fail("attribute access ('.name') is not allowed", i)
+        raise self.fail("unexpected '.'", i)
+
+    def _open(self, i: int) -> int:
+        call = self.prev_start if self.prev == "name" else None
+        self.token("(", i, i + 1, counted=False)
+        self.stack.append((i, call))
+        if len(self.stack) > MAX_DEPTH:
+            raise self.fail(f"too deeply nested: more than {MAX_DEPTH} levels of "
+                            "parentheses", i)
+        return i + 1
+
+    def _close(self, i: int) -> int:
+        if not self.stack:
+            raise self.fail("unbalanced parentheses: this ')' has no matching '('", i)
+        if self.prev == "op":
+            raise self.fail(f"missing operand after {_quote(self._prev_text())}",
+                            self.prev_start)
+        if self.prev == ",":
+            raise self.fail("missing argument after ','", self.prev_start)
+        open_pos, call = self.stack.pop()
+        if self.prev == "(" and call is None:
+            raise self.fail("empty parentheses", open_pos)
+        self.token(")", i, i + 1, counted=False)
+        self.prev_call_start = call if call is not None else open_pos
+        return i + 1
+
+    def _comma(self, i: int) -> int:
+        if not self.stack or self.stack[-1][1] is None:
+            raise self.fail("',' is only allowed between function arguments "
+                            "(no tuples)", i)
+        if self.prev in ("op", "(", ","):
+            raise self.fail("missing argument before ','", i)
+        self.token(",", i, i + 1, counted=False)
+        return i + 1
 
     def _number(self, i: int) -> int:
         text, n = self.text, len(self.text)
-        m = _NUMBER.match(text, i)
-        end = m.end()
-        literal = m.group()
+        literal = _matched(_NUMBER, text, i)
+        end = i + len(literal)
         nxt = text[end] if end < n else ""
         if nxt == "_" or (literal == "0" and nxt in ("x", "X", "o", "O", "b", "B")
                           and end + 1 < n and text[end + 1].isalnum()):
@@ -350,9 +361,8 @@ class _Scanner:
         return end
 
     def _name(self, i: int) -> int:
-        m = _NAME.match(self.text, i)
-        end = m.end()
-        name = m.group()
+        name = _matched(_NAME, self.text, i)
+        end = i + len(name)
         if keyword.iskeyword(name):
             raise self.fail(f"{_quote(name)} is a Python keyword and cannot appear in a formula",
                             i, hint=_KEYWORD_HINTS.get(name))
@@ -434,6 +444,17 @@ class _Scanner:
             raise self.fail(f"non-ASCII digit {_char_name(c)} is not allowed", i,
                             hint="use the digits 0-9")
         raise self.fail(f"character {_char_name(c)} is not allowed", i)
+
+
+def _matched(pattern: re.Pattern[str], text: str, i: int) -> str:
+    """The text ``pattern`` matches at ``i`` (the scanner calls it where it matches)."""
+    m = pattern.match(text, i)
+    return m.group() if m else text[i:i + 1]
+
+
+_PUNCTUATION: dict[str, Callable[[_Scanner, int], int]] = {
+    ".": _Scanner._dot, "(": _Scanner._open, ")": _Scanner._close, ",": _Scanner._comma,
+}
 
 
 # --------------------------------------------------------------------------
@@ -536,7 +557,8 @@ class _Builder:
     def tick(self, node: ast.AST, depth: int) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.fail(f"formula too large: more than {MAX_NODES} operations", self.node_pos(node))
+            raise self.fail(f"formula too large: more than {MAX_NODES} operations",
+                            self.node_pos(node))
         if depth > MAX_NESTING:
             raise self.fail(f"formula too deeply nested: more than {MAX_NESTING} levels of "
                             "operations", self.node_pos(node))
@@ -607,11 +629,12 @@ class _Builder:
         """A run of + and - (or of * and /), built as one flat sympy Add (Mul)."""
         is_sum = ops[0] is ast.Add
         links: list[ast.BinOp] = []
-        while isinstance(node, ast.BinOp) and isinstance(node.op, ops):
-            self.tick(node, depth)
-            links.append(node)
-            node = node.left
-        first, approx = self.build(node, depth + 1)
+        left: ast.expr = node
+        while isinstance(left, ast.BinOp) and isinstance(left.op, ops):
+            self.tick(left, depth)
+            links.append(left)
+            left = left.left
+        first, approx = self.build(left, depth + 1)
         items = [first]
         for link in reversed(links):
             item, item_approx = self.build(link.right, depth + 1)
@@ -672,8 +695,10 @@ class _Builder:
         value = node.value
         position = self.node_pos(node)
         literal = self.wrapped[node.col_offset:node.end_col_offset]
-        if type(value) not in (int, float) or not _NUMBER.fullmatch(literal):
-            raise self.fail(f"{type(value).__name__} constants are not allowed in a formula", position)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                or not _NUMBER.fullmatch(literal):
+            raise self.fail(f"{type(value).__name__} constants are not allowed in a formula",
+                            position)
         if sum(ch in _DIGITS for ch in literal) > MAX_DIGITS:
             raise self.fail(f"number has too many digits (at most {MAX_DIGITS})", position)
         if type(value) is int:
@@ -698,22 +723,7 @@ class _Builder:
 
     def call(self, node: ast.Call, depth: int) -> _Value:
         position = self.node_pos(node)
-        func = node.func
-        if not isinstance(func, ast.Name):
-            if isinstance(func, ast.Constant):
-                raise self.fail("a number cannot be called", position, hint="write 3*(x+1), not 3(x+1)")
-            raise self.fail("only the named functions can be called", position,
-                            hint="for a product write (a)*(b)")
-        name = func.id
-        if name not in ALLOWED_FUNCTIONS:
-            if name in CONSTANTS:
-                raise self.fail(f"{name!r} is a constant, not a function", position,
-                                hint=f"did you mean {name}*(...)?")
-            close = difflib.get_close_matches(name, list(ALLOWED_FUNCTIONS), n=1, cutoff=0.6)
-            hint = (f"did you mean {close[0]}?" if close else
-                    f"known functions: {', '.join(sorted(ALLOWED_FUNCTIONS))}; "
-                    f"for a product write {name[:_QUOTED]}*(...)")
-            raise self.fail(f"unknown function {_quote(name)}", position, hint=hint)
+        name = self.callee(node, position)
         if node.keywords:
             raise self.fail("keyword arguments are not allowed", position)
         for arg in node.args:
@@ -728,17 +738,7 @@ class _Builder:
                 wanted = f"{low} to {high} arguments"
             raise self.fail(f"{name}() takes {wanted} ({count} given)", position)
         built = [self.build(arg, depth + 1) for arg in node.args]
-        approx = None
-        twin = _FLOAT_FUNCTIONS.get(name)
-        if twin is not None and all(a is not None for _, a in built):
-            try:
-                approx = twin(*(a for _, a in built))
-            except ValueError:
-                raise self.fail(f"{name}() is undefined or not real for this argument",
-                                position) from None
-            except OverflowError:
-                raise self.fail(_TOO_LARGE, position) from None
-            self.check_approx(approx, position)
+        approx = self.call_approx(name, built, position)
         try:
             result = ALLOWED_FUNCTIONS[name](*(value for value, _ in built))
         except (RecursionError, MemoryError):
@@ -749,6 +749,42 @@ class _Builder:
             raise self.fail(f"cannot apply {name}() to these arguments ({type(exc).__name__})",
                             position) from None
         return self.check_value(result, position), approx
+
+    def callee(self, node: ast.Call, position: int) -> str:
+        """The name of the function ``node`` calls, one of ALLOWED_FUNCTIONS."""
+        func = node.func
+        if not isinstance(func, ast.Name):
+            if isinstance(func, ast.Constant):
+                raise self.fail("a number cannot be called", position,
+                                hint="write 3*(x+1), not 3(x+1)")
+            raise self.fail("only the named functions can be called", position,
+                            hint="for a product write (a)*(b)")
+        name = func.id
+        if name in ALLOWED_FUNCTIONS:
+            return name
+        if name in CONSTANTS:
+            raise self.fail(f"{name!r} is a constant, not a function", position,
+                            hint=f"did you mean {name}*(...)?")
+        close = difflib.get_close_matches(name, list(ALLOWED_FUNCTIONS), n=1, cutoff=0.6)
+        hint = (f"did you mean {close[0]}?" if close else
+                f"known functions: {', '.join(sorted(ALLOWED_FUNCTIONS))}; "
+                f"for a product write {name[:_QUOTED]}*(...)")
+        raise self.fail(f"unknown function {_quote(name)}", position, hint=hint)
+
+    def call_approx(self, name: str, built: list[_Value], position: int) -> float | None:
+        """The float value of a call on constants (``None`` if an argument is not one),
+        refusing values that are not real or too large."""
+        twin = _FLOAT_FUNCTIONS.get(name)
+        if twin is None or any(a is None for _, a in built):
+            return None
+        try:
+            approx = twin(*(a for _, a in built))
+        except ValueError:
+            raise self.fail(f"{name}() is undefined or not real for this argument",
+                            position) from None
+        except OverflowError:
+            raise self.fail(_TOO_LARGE, position) from None
+        return self.check_approx(approx, position)
 
 
 # --------------------------------------------------------------------------
@@ -798,4 +834,5 @@ def parse(text: str) -> sympy.Expr:
     except (RecursionError, MemoryError):
         raise FormulaError("formula too complex to process", text=_shown(text)) from None
     except Exception as exc:
-        raise FormulaError(f"cannot parse formula ({type(exc).__name__})", text=_shown(text)) from exc
+        raise FormulaError(f"cannot parse formula ({type(exc).__name__})",
+                           text=_shown(text)) from exc

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo serve test lint bench gallery clean
+.PHONY: demo serve test lint fuzz bench gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts docs
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Property-based tests of formula input with many more examples than `make test` runs
+# (several minutes): the parser, the texts gdlab writes and reads back, the compiled
+# evaluator. Not part of `make test`.
+fuzz: $(TEST_STAMP)
+	HYPOTHESIS_PROFILE=fuzz OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -k fuzz tests/test_formula_fuzz.py tests/test_expr.py
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

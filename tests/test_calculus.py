@@ -14,16 +14,20 @@ Formulas are given as text, so these tests need ``gdlab.expr.parse``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import time
 import zlib
 
 import numpy as np
 import pytest
 import sympy
 
+import gdlab
 from gdlab import Function, check_gradient, numeric_derivative, numeric_gradient, numeric_hessian
-from gdlab.errors import GdlabError, ParameterError
+from gdlab.cli import main
+from gdlab.errors import FormulaError, GdlabError, ParameterError
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -121,6 +125,8 @@ SMOOTH = [
     ("x*y*z + sin(x*z) + exp(-y^2) + sqrt(1 + z^2)",
      X * Y * Z + sympy.sin(X * Z) + sympy.exp(-Y**2) + sympy.sqrt(1 + Z**2), "xyz",
      [(-2, 2)] * 3, None),
+    ("ln(x) + e^(x*y) - e*y",
+     sympy.log(X) + sympy.exp(X * Y) - sympy.E * Y, "xy", [(0.2, 2), (-1, 1)], None),
 ]
 # abs, max and min: differentiable away from their kinks; points are kept 0.1 away from them
 KINKED = [
@@ -133,6 +139,9 @@ KINKED = [
     ("abs(x)*y + max(x, 0)^2 - min(y, 1)",
      sympy.Abs(X) * Y + sympy.Max(X, 0) ** 2 - sympy.Min(Y, 1), "xy", [(-2, 2), (-2, 2)],
      _no_kink(lambda p: p[0], lambda p: p[1] - 1)),
+    ("sign(x)*y^2 + heaviside(y - 1)*x^3 + abs(x*y)",
+     sympy.sign(X) * Y**2 + sympy.Heaviside(Y - 1) * X**3 + sympy.Abs(X * Y), "xy",
+     [(-2, 2), (-2, 2)], _no_kink(lambda p: p[0], lambda p: p[1] - 1, lambda p: p[1])),
 ]
 ALL = SMOOTH + KINKED
 IDS = [c[0] for c in ALL]
@@ -152,7 +161,7 @@ def _points(case, n=N_POINTS):
 
 
 TABLE = {"sin", "cos", "tan", "exp", "log", "sqrt", "abs", "tanh", "sinh", "cosh", "asin", "acos",
-         "atan", "sigmoid", "max", "min", "pi", "E"}
+         "atan", "sigmoid", "max", "min", "pi", "E", "e", "ln", "sign", "heaviside"}
 
 
 def test_the_formula_set_uses_every_function_of_the_parser_table():
@@ -375,3 +384,252 @@ def test_check_gradient_flags_a_wrong_gradient_and_passes_a_right_one():
         assert check_gradient(rosen, wrong, p) > 0.1
     with pytest.raises(ParameterError):
         check_gradient(rosen, lambda v: np.zeros(3), [0.0, 0.0])
+
+
+# ---- formulas as people type them (issue "Formulas and minimize as people type them") ---------
+
+def _within(seconds, call):
+    """``call()``, which must return or raise a GdlabError within ``seconds``."""
+    start = time.perf_counter()
+    try:
+        out = call()
+    except GdlabError as err:
+        out = err
+    elapsed = time.perf_counter() - start
+    assert elapsed < seconds, f"took {elapsed:.1f} s"
+    return out
+
+
+def test_e_is_eulers_number_and_ln_is_the_natural_log(capsys):
+    f = Function("e^x")
+    assert f.variables == ("x",)
+    assert f.derivative("x").text == "exp(x)"  # not e**x*log(e): e is no variable
+    assert Function("2*e^(3*x)").derivative("x").text == "6*exp(3*x)"
+    assert Function("ln(x)").derivative("x").text == "1/x"
+    assert Function("ln(x^2 + 1)").expr == Function("log(x^2 + 1)").expr
+    assert Function("E^x").expr == f.expr and Function("e").variables == ()
+    assert f(1.0) == pytest.approx(math.e, rel=1e-15)
+    assert main(["diff", "e^x"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "exp(x)"
+    assert main(["diff", "ln(x) + e*x"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "E + 1/x"
+
+
+@pytest.mark.parametrize("typo, name", [
+    ("rosenbrok", "rosenbrock"), ("himmelblaw", "himmelblau"), ("Rosenbrok", "rosenbrock"),
+    ("rastrigen", "rastrigin"), ("six-hump-camle", "six-hump-camel"),
+    ("three_hump_camle", "three-hump-camel"), ("  mccormik ", "mccormick"), ("goldstien-price",
+                                                                          "goldstein-price"),
+])
+def test_a_misspelt_test_function_is_refused_with_did_you_mean(typo, name, capsys):
+    with pytest.raises(FormulaError, match="unknown test function") as info:
+        Function(typo)
+    assert info.value.hint == f"did you mean {name!r}?"
+    assert f"did you mean {name!r}?" in str(info.value)
+    # minimize would otherwise descend a variable called 'rosenbrok' to -1e16
+    with pytest.raises(FormulaError, match="did you mean"):
+        gdlab.minimize(typo)
+    assert main(["minimize", typo]) == 2
+    assert f"did you mean {name!r}?" in capsys.readouterr().err
+
+
+def test_names_that_are_not_typos_are_formulas():
+    for text, variables in [("x", ("x",)), ("t", ("t",)), ("beta", ("beta",)),
+                            ("theta", ("theta",)), ("cost", ("cost",)), ("x1 - x2", ("x1", "x2")),
+                            ("alpha - beta", ("alpha", "beta")), ("loss_1", ("loss_1",))]:
+        assert Function(text).variables == variables
+    assert Function("rosenbrock").test_function.name == "rosenbrock"
+    assert Function("Six Hump Camel").test_function.name == "six-hump-camel"
+    # a variable that looks like a typo is still possible, by naming it
+    f = Function("rosenbrok", variables=["rosenbrok"])
+    assert f.variables == ("rosenbrok",) and f(2.0) == 2.0
+
+
+def test_variables_in_natural_order(capsys):
+    f = Function("x10 + 2*x2 + 3*x1")
+    assert f.variables == ("x1", "x2", "x10")
+    np.testing.assert_array_equal(f.grad_at([0.0, 0.0, 0.0]), [3.0, 2.0, 1.0])
+    assert [g.text for g in f.gradient()] == ["3", "2", "1"]
+    assert f(1.0, 2.0, 3.0) == 3 + 4 + 3
+    assert Function("w12*b2 + w2*b10 + w1").variables == ("b2", "b10", "w1", "w2", "w12")
+    assert main(["grad", "x10 + 2*x2 + 3*x1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["variables"] == ["x1", "x2", "x10"]
+
+
+def test_missing_parentheses_get_a_hint_that_fits(capsys):
+    with pytest.raises(FormulaError) as info:
+        Function("sin x")
+    assert info.value.hint == "did you mean sin(x)?"
+    assert main(["diff", "cos 2x"]) == 2
+    assert "did you mean cos(2*x)?" in capsys.readouterr().err
+    assert main(["diff", "2x"]) == 2
+    assert "did you mean 2*x?" in capsys.readouterr().err
+
+
+def _parsed(text):
+    from gdlab.expr import parse
+    return parse(text)
+
+
+def test_texts_are_in_the_parsers_language():
+    f = Function("max(x, y) + abs(x)*min(x, 2, y) + sign(y)*heaviside(x - 1)")
+    assert f.text == "abs(x)*min(2, x, y) + heaviside(x - 1)*sign(y) + max(x, y)"
+    assert _parsed(f.text) == f.expr
+    dx = f.derivative("x")
+    assert "heaviside" in dx.text and "sign" in dx.text
+    for text in (dx.text, f.derivative("y").text, f.derivative("x", 2).text):
+        assert not re.search(r"Max|Min|Abs|Heaviside|DiracDelta|Derivative", text)
+        assert _parsed(text) == Function(_parsed(text)).expr
+    for row in f.hessian():
+        for h in row:
+            _parsed(h.text)
+    assert _parsed(Function("x + sin(10**301)").text) == Function("x + sin(10**301)").expr
+    big = Function("x*(3**600 + 1) - 10**300/7")
+    assert _parsed(big.text) == big.expr
+
+
+def test_derivatives_of_kinks_hold_almost_everywhere():
+    f = Function("abs(x)")
+    assert f.derivative("x").text == "sign(x)"
+    assert f.derivative("x", 2).expr == 0  # sympy: 2*DiracDelta(x)
+    g = Function("max(x, y)")
+    assert [p.text for p in g.gradient()] == ["heaviside(x - y)", "heaviside(-x + y)"]
+    np.testing.assert_array_equal(g.grad_at(2.0, 1.0), [1.0, 0.0])
+    np.testing.assert_array_equal(g.grad_at(1.0, 1.0), [0.5, 0.5])  # heaviside(0) = 1/2
+    np.testing.assert_array_equal(Function("min(x, y)").grad_at(2.0, 1.0), [0.0, 1.0])
+    np.testing.assert_array_equal(Function("abs(x)").grad_at(0.0), [0.0])  # sign(0) = 0
+    # many arguments: split in halves, a subgradient (the weights add up to 1)
+    m = Function("max(a, b, c, d, f)")
+    np.testing.assert_array_equal(m.grad_at([1, 5, 3, 2, 4]), [0, 1, 0, 0, 0])
+    assert m.grad_at([1, 1, 1, 1, 1]).sum() == 1.0
+    np.testing.assert_array_equal(m.hessian_at([1, 5, 3, 2, 4]), np.zeros((5, 5)))
+
+
+def test_max_and_min_of_many_arguments_compute_fast():
+    names = ", ".join(f"x{k}" for k in range(16))
+    for text in (f"max({names})", f"min({names})",
+                 "max(" + ", ".join(f"x{k}*sin(x{(k + 1) % 16}) + x{k}^2" for k in range(16))
+                 + ")"):
+        f = Function(text)
+        pts = np.random.default_rng(0).normal(size=(5, 16))
+        v, g = _within(10, lambda f=f, pts=pts: f.value_and_grad(pts))
+        assert v.shape == (5,) and g.shape == (5, 16) and np.isfinite(g).all()
+        num = numeric_gradient(lambda q, f=f: f.value(q[None, :])[0], pts[0])
+        np.testing.assert_allclose(g[0], num, rtol=1e-5, atol=1e-6)
+        assert _within(10, lambda f=f, pts=pts: f.hessian_at(pts[0])).shape == (16, 16)
+    r = _within(30, lambda: gdlab.minimize("max(a, b, c, d, f)", x0=[1, 2, 3, 4, 5],
+                                           max_iter=200))
+    assert r.fun < 5
+    with pytest.raises(GdlabError, match="4 value"):  # e is Euler's number, not a variable
+        gdlab.minimize("max(a, b, c, d, e)", x0=[1, 2, 3, 4, 5])
+
+
+def test_a_derivative_too_complex_to_build_is_refused_fast():
+    tower = Function("^".join(["x"] * 40))
+    d = _within(3, lambda: tower.derivative("x"))
+    assert d(1.1) == pytest.approx(numeric_derivative(tower, 1.1), rel=1e-6)
+    for call in (lambda: tower.derivative("x", 2), lambda: tower.hessian_at(1.1),
+                 lambda: tower.hessian()):
+        err = _within(2, call)
+        assert isinstance(err, FormulaError) and "too complex to differentiate" in str(err)
+    assert tower.max_curvature(np.array([1.1])) is None
+    product = Function("*".join(f"(x + {k})" for k in range(200)))
+    err = _within(2, lambda: product.value_and_grad(np.ones((1, 1))))
+    assert isinstance(err, FormulaError) and "too complex" in str(err)
+
+
+def test_a_hessian_of_many_variables_is_refused():
+    f = Function("+".join(f"x{k}^2" for k in range(1, 150)))
+    assert _within(10, lambda: f.value_and_grad(np.ones((2, 149))))[1].shape == (2, 149)
+    err = _within(2, lambda: f.hessian_at(np.ones(149)))
+    assert isinstance(err, FormulaError) and "Hessian" in str(err)
+    assert f.max_curvature(np.ones(149)) is None
+
+
+def test_variables_named_like_python_parameters(capsys):
+    f = Function("self*6 + x*self")
+    assert f(self=1.0, x=2.0) == 8.0
+    np.testing.assert_array_equal(f.grad_at(self=1.0, x=2.0), [8.0, 1.0])  # (self, x)
+    np.testing.assert_array_equal(f.hessian_at(self=1.0, x=2.0), [[0.0, 1.0], [1.0, 0.0]])
+    assert main(["grad", "self*6", "--at", "self=1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["value"] == [6.0]
+    assert Function("args + kwargs")(args=1.0, kwargs=2.0) == 3.0
+
+
+def test_huge_integer_constants_compute_as_floats():
+    assert Function("x + sin(10**301)")(1.0) == pytest.approx(1 + math.sin(1e301))
+    f = Function("x*min(E, 123456789012345678901234567890, 3)")
+    assert f(1.0) == pytest.approx(math.e)
+    np.testing.assert_allclose(f.grad_at(1.0), [math.e])
+    g = Function("123456789012345678901234567890*x^2 - x*10**300")
+    np.testing.assert_allclose(g.grad_at(1.0), [2 * 123456789012345678901234567890 - 1e300])
+    h = Function("exp(10**200*x)")
+    assert h.derivative("x")(0.0) == 1e200
+    with pytest.raises(FormulaError, match="beyond about 1e301"):  # 10**400: no text for it
+        h.derivative("x", 2)
+
+
+def test_second_derivatives_through_abs_compute():
+    f = Function("abs(sqrt(x))")
+    np.testing.assert_allclose(f.hessian_at(1.0), [[-0.25]])
+    assert f.derivative("x").text == "sign(sqrt(x))/(2*sqrt(x))"
+    g = Function("tan(a) + abs(asin(z))")
+    assert g.max_curvature(np.array([0.1, 0.2])) == pytest.approx(
+        abs(2 * math.tan(0.1) * (1 + math.tan(0.1) ** 2)) if False else
+        max(abs(np.linalg.eigvalsh(g.hessian_at(0.1, 0.2)))), rel=1e-12)
+    np.testing.assert_allclose(
+        g.hessian_at(0.1, 0.2),
+        numeric_hessian(lambda q: g.value(q[None, :])[0], [0.1, 0.2]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("error")
+def test_no_warning_leaks_from_undefined_numbers():
+    f = Function("log(x) + sqrt(y) + asin(x*y) + 1/(x - y) + x^y + max(log(x), y, x, -y)")
+    pts = np.array([[-1.0, -2.0], [0.0, 0.0], [2.0, 2.0], [1e308, 1e308], [np.nan, 1.0]])
+    v, g = f.value_and_grad(pts)
+    assert v.shape == (5,) and g.shape == (5, 2)
+    assert f.hessian_at(pts).shape == (5, 2, 2)
+    assert f.undefined_part([-1.0, -2.0]) is not None
+
+
+# ---- where a formula is undefined ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, point, part", [
+    ("log(x) + x**2", [-1.0], "log(x)"),
+    ("x**2 + log(x)", [-1.0], "log(x)"),
+    ("sqrt(x - 2) + log(y)", [1.0, 1.0], "sqrt(x - 2)"),
+    ("asin(x)*y", [2.0, 1.0], "asin(x)"),
+    ("acos(x/3) + 1", [4.0], "acos(x/3)"),
+    ("x/y + 1", [0.0, 0.0], "x/y"),
+    ("sin(x)/x", [0.0], "sin(x)/x"),
+    ("log(x) + sqrt(x)", [-1.0], "log(x)"),                # the smaller of two
+    ("max(log(x), 1) + 2", [-1.0], "log(x)"),
+    ("exp(x) - exp(2*x)", [1000.0], "-exp(2*x) + exp(x)"),  # inf - inf
+    ("(x - 3)^0.5 + y", [1.0, 2.0], "(x - 3)**0.5"),
+    ("x^(1/3)", [-8.0], "x**(1/3)"),
+])
+def test_undefined_part_names_the_smallest_part_that_is_nan(text, point, part):
+    f = Function(text)
+    found = f.undefined_part(np.array(point))
+    assert found == part
+    assert np.isnan(Function(_parsed(found), f.variables)(*point))
+
+
+def test_undefined_part_is_none_where_defined_and_never_raises():
+    f = Function("log(x) + y^2")
+    assert f.undefined_part([1.0, 2.0]) is None
+    assert f.undefined_part([0.0, 2.0]) is None    # -inf is a value, not undefined
+    assert f.undefined_part([1.0]) is None          # wrong length
+    assert f.undefined_part("junk") is None
+    assert Function("3").undefined_part([]) is None
+    assert Function("x").undefined_part([np.nan]) == "x"
+
+
+def test_undefined_part_is_fast_on_large_formulas():
+    text = "+".join(f"log(x{k % 30} - {k})*sin(x{(k + 1) % 30})*y^{k % 7}" for k in range(60))
+    f = Function(text)
+    start = time.perf_counter()
+    found = f.undefined_part(np.full(f.n_vars, 0.5))
+    assert time.perf_counter() - start < 1.0
+    assert re.fullmatch(r"log\(x(\d+) - (\d+)\)", found)
+    assert np.isnan(Function(_parsed(found), f.variables)(np.full(f.n_vars, 0.5)))

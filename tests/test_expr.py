@@ -30,16 +30,19 @@ from gdlab.expr import (
     MAX_LENGTH,
     MAX_NODES,
     MAX_POWER,
+    natural_key,
     parse,
     symbol,
+    to_text,
     variables_of,
 )
 
-NAMES = ["x", "y", "z", "e", "b2", "w_1", "theta"]
+NAMES = ["x", "y", "z", "b2", "w_1", "theta"]
 SYM = {name: sympy.Symbol(name, real=True) for name in NAMES}
 x, y, z = SYM["x"], SYM["y"], SYM["z"]
 REF_LOCALS = {
-    **SYM, "pi": sympy.pi, "E": sympy.E, "abs": sympy.Abs, "max": sympy.Max, "min": sympy.Min,
+    **SYM, "pi": sympy.pi, "E": sympy.E, "e": sympy.E, "abs": sympy.Abs, "max": sympy.Max,
+    "min": sympy.Min, "ln": sympy.log, "sign": sympy.sign, "heaviside": sympy.Heaviside,
     "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)),
 }
 
@@ -106,7 +109,10 @@ def test_lecture_examples():
     ("10**300", "10**300"),
     ("pi*x", "pi*x"),
     ("E**x", "exp(x)"),
-    ("e*x", "e*x"),
+    ("e*x", "E*x"),
+    ("e^x", "exp(x)"),
+    ("2*e^(-x^2)", "2*exp(-x**2)"),
+    ("ln(x) + ln(e)", "log(x) + 1"),
     ("b2 + w_1*theta", "b2 + w_1*theta"),
     ("x +\n  y\t* 2\r\n", "x + 2*y"),
     ("sin (x)", "sin(x)"),
@@ -133,12 +139,14 @@ FUNCTION_CASES = {
     "atan": ("atan(x)", sympy.atan(x)),
     "sigmoid": ("sigmoid(x)", 1 / (1 + sympy.exp(-x))),
     "max": ("max(x, y)", sympy.Max(x, y)), "min": ("min(x, y, z)", sympy.Min(x, y, z)),
+    "ln": ("ln(x)", sympy.log(x)), "sign": ("sign(x)", sympy.sign(x)),
+    "heaviside": ("heaviside(x)", sympy.Heaviside(x)),
 }
 
 
 def test_function_table_is_exactly_the_documented_one():
     assert set(ALLOWED_FUNCTIONS) == set(FUNCTION_CASES)
-    assert CONSTANTS == {"pi": sympy.pi, "E": sympy.E}
+    assert CONSTANTS == {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTION_CASES))
@@ -159,6 +167,24 @@ def test_function_details():
     assert parse("sqrt(4)") == 2
     assert parse("cos(pi)") == -1
     assert parse("abs(-3)") == 3
+    assert parse("ln(E^2)") == 2
+
+
+def test_sign_and_heaviside_values_at_zero_and_around():
+    """sign(0) = 0 and heaviside(0) = 1/2: sympy's values, and numpy's sign / heaviside(x, 0.5)."""
+    assert parse("sign(0)") == 0 and parse("sign(-2.5)") == -1 and parse("sign(3)") == 1
+    assert parse("heaviside(0)") == sympy.Rational(1, 2)
+    assert parse("heaviside(-1)") == 0 and parse("heaviside(2)") == 1
+    assert parse("heaviside(x - x)") == sympy.Rational(1, 2)
+    # of constants that are not plain numbers they are kept (deciding them can take sympy
+    # seconds), and mean the same
+    assert parse("sign(pi - 3) + heaviside(E - 3)").doit() == 1
+    assert parse("abs(-pi)") == sympy.Abs(-sympy.pi, evaluate=False)
+    start = time.perf_counter()
+    for text in ("abs(sigmoid(10**300) - 1)", "sign(1 - sigmoid(3**600))*x",
+                 "abs(asin(sigmoid(10**300)))", "heaviside(sigmoid(10**300) - 1)"):
+        parse(text)
+    assert time.perf_counter() - start < 1.0
 
 
 def test_symbols_are_real_and_shared():
@@ -173,20 +199,65 @@ def test_symbols_are_real_and_shared():
 def test_constants():
     assert parse("pi") is sympy.pi
     assert parse("E") is sympy.E
-    assert parse("e") == sympy.Symbol("e", real=True)
+    assert parse("e") is sympy.E  # Euler's number, as people write it: e^x is exp(x)
+    assert parse("e^x") == sympy.exp(x)
+    assert sympy.diff(parse("e^(2*x)"), x) == 2 * sympy.exp(2 * x)
+    assert parse("ex + e1 + e_x").free_symbols == {symbol("ex"), symbol("e1"), symbol("e_x")}
     assert parse("exp(1)") == sympy.E
 
 
 def test_variables_of():
-    assert variables_of(parse("y + x*theta + b2 + e + E + pi")) == ["b2", "e", "theta", "x", "y"]
+    assert variables_of(parse("y + x*theta + b2 + e + E + pi")) == ["b2", "theta", "x", "y"]
     assert variables_of(parse("3 + pi")) == []
     assert variables_of(sympy.Symbol("q") + 1) == ["q"]
     with pytest.raises(ParameterError):
         variables_of("x + y")
 
 
+def test_variables_in_natural_order():
+    assert variables_of(parse("x10 + x2 + x1 + y")) == ["x1", "x2", "x10", "y"]
+    assert variables_of(parse("w10_b2 + w2_b10 + w2_b2 + w10_b10")) == \
+        ["w2_b2", "w2_b10", "w10_b2", "w10_b10"]
+    assert variables_of(parse("a + B + b + A1 + A")) == ["A", "A1", "B", "a", "b"]  # ASCII
+    assert variables_of(parse("x01 + x1 + x001")) == ["x001", "x01", "x1"]  # equal numbers
+    names = [f"x{k}" for k in (3, 100, 20, 1, 11, 2)]
+    assert sorted(names, key=natural_key) == ["x1", "x2", "x3", "x11", "x20", "x100"]
+
+
+@pytest.mark.parametrize("text, printed", [
+    ("max(x, y) + abs(x)*min(x, 2, y)", "abs(x)*min(2, x, y) + max(x, y)"),
+    ("heaviside(x - 1)*sign(y)", "heaviside(x - 1)*sign(y)"),
+    ("e^x + ln(x) + E*pi", "exp(x) + log(x) + E*pi"),
+    ("10**300*x", "(10**300)*x"),
+    ("x - 10**300", "x - (10**300)"),
+    ("-10**300", "-(10**300)"),
+    ("(-10**300)^x", "(-(10**300))**x"),
+    ("(10**300 + 7)*x", "(10**300 + 7)*x"),
+    ("x/(10**200 + 3)", "x/(10**200 + 3)"),
+    ("3**100*x", "515377520732011331036461129765621272702107522001*x"),
+    ("x*min(E, 123456789012345678901234567890, 3)", "x*min(3, 123456789012345678901234567890, E)"),
+    ("0.5*x + 2.5", "0.5*x + 2.5"),
+    ("x**(1/3) + sqrt(y)", "x**(1/3) + sqrt(y)"),
+])
+def test_to_text_writes_what_parse_reads(text, printed):
+    e = parse(text)
+    assert to_text(e) == printed
+    assert parse(to_text(e)) == e
+
+
+def test_to_text_writes_integers_of_any_size_within_the_limits(monkeypatch):
+    monkeypatch.setattr(expr_module, "TIME_BUDGET", 30.0)  # the printer is tested, not the clock
+    rng = random.Random(5)
+    for _ in range(100):
+        n = rng.randrange(-2**1000, 2**1000) // 10 ** rng.randrange(0, 250)
+        e = sympy.Integer(n) * x + sympy.Rational(n, 7)
+        assert parse(to_text(e)) == e
+    assert "**" in to_text(sympy.Integer(3) ** 600)
+
+
 def test_symbol_rejects_bad_names():
-    for bad in ["", "_x", "2x", "x y", "sin", "pi", "lambda", "α", "x" * 65]:
+    for bad in ["", "_x", "2x", "x y", "sin", "pi", "lambda", "α", "x" * 65, "e", "ln", "sign",
+                "heaviside"]:
         with pytest.raises(FormulaError):
             symbol(bad)
 
@@ -252,7 +323,9 @@ def test_error_type_is_value_error_and_carries_position():
     ("2 x", 2, "did you mean 2*x?"),
     ("3(x+1)", 1, "did you mean 3*(x+1)?"),
     ("(x+1)(x-1)", 5, "did you mean (x+1)*(x-1)?"),
-    ("2sin(x)", 1, "did you mean 2*sin?"),
+    ("2sin(x)", 1, "did you mean 2*sin(x)?"),
+    ("2 sin x", 2, "did you mean 2*sin(x)?"),
+    ("sin(x)cos(x)", 6, "did you mean sin(x)*cos(x)?"),
     ("x y", 2, "did you mean x*y?"),
     ("sin(x)y", 6, "did you mean sin(x)*y?"),
     ("x²", 1, "did you mean x**2?"),
@@ -262,6 +335,31 @@ def test_implicit_multiplication_hints(text, position, hint):
     err = refused(text)
     assert err.position == position
     assert err.hint == hint
+
+
+@pytest.mark.parametrize("text, position, hint", [
+    ("sin x", 4, "did you mean sin(x)?"),
+    ("sin x + 1", 4, "did you mean sin(x)?"),
+    ("cos 2x", 4, "did you mean cos(2*x)?"),
+    ("cos 2 x", 4, "did you mean cos(2*x)?"),
+    ("log x", 4, "did you mean log(x)?"),
+    ("ln x - 1", 3, "did you mean ln(x)?"),
+    ("exp -x", None, None),  # a function used as a value: refused by the builder
+    ("sqrt x^2 + 1", 5, "did you mean sqrt(x^2)?"),
+    ("tan 3", 4, "did you mean tan(3)?"),
+    ("x*sin y", 6, "did you mean sin(y)?"),
+    ("sin^2(x)", 3, "did you mean sin(x)^2?"),
+    ("sin^2 x + cos^2 x", 3, "did you mean sin(x)^2?"),
+    ("cos**2(2*x)", 3, "did you mean cos(2*x)**2?"),
+])
+def test_functions_without_parentheses_hints(text, position, hint):
+    err = refused(text)
+    if hint is None:
+        assert "is a function" in str(err)
+        return
+    assert err.position == position
+    assert err.hint == hint
+    assert "is a function" in str(err)
 
 
 def test_positions_survive_caret_translation():

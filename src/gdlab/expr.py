@@ -5,18 +5,30 @@ variables are real symbols (``sympy.Symbol(name, real=True)``).  The text is
 never evaluated: it is checked by a linear scan, parsed by ``ast.parse`` (which
 only parses) and the syntax tree is walked against a whitelist that builds the
 sympy objects directly.  No ``eval``/``exec``/``sympify``/``parse_expr`` ever
-sees the text.
+sees the text.  :func:`to_text` prints a sympy expression back in this
+language, so ``parse(to_text(e))`` reads every formula gdlab writes.
 
 Grammar
 -------
 numbers (``3``, ``2.5``, ``.5``, ``1e-3``), variables (ASCII letters, digits and
 ``_``, not starting with ``_``), ``+ - * / **`` and ``^`` (also power),
-unary ``-``/``+``, parentheses, the constants ``pi`` and ``E`` (``e`` is an
-ordinary variable) and the functions of ``ALLOWED_FUNCTIONS``.  Whitespace
-and newlines are ignored.  Everything else is refused with a
+unary ``-``/``+``, parentheses, the constants ``pi``, ``E`` and ``e`` (both
+Euler's number) and the functions of ``ALLOWED_FUNCTIONS``:
+
+* ``sin cos tan asin acos atan sinh cosh tanh exp sqrt abs sigmoid``;
+* ``log`` and ``ln``, both the natural logarithm;
+* ``max`` and ``min`` of 2 to ``MAX_ARGS`` arguments;
+* ``sign`` (-1, 0 or 1, with ``sign(0) = 0``) and ``heaviside`` (the unit step: 0
+  below zero, 1 above, ``heaviside(0) = 1/2`` as in sympy and ``np.heaviside(x, 0.5)``):
+  the derivatives of ``abs``, ``max`` and ``min`` are written with them.
+
+Whitespace and newlines are ignored.  Everything else is refused with a
 :class:`gdlab.errors.FormulaError` carrying a message, the 0-based position in
-the text and, where possible, a hint (``2x`` -> ``did you mean 2*x?``).  No
-other exception escapes :func:`parse`.
+the text and, where possible, a hint (``2x`` -> ``did you mean 2*x?``,
+``sin x`` -> ``did you mean sin(x)?``).  No other exception escapes
+:func:`parse`.
+
+Variables are listed in natural order (:func:`natural_key`): ``x2`` before ``x10``.
 
 Limits
 ------
@@ -49,7 +61,10 @@ Chosen so that every result or refusal comes back in well under a second:
 * ``MAX_ARGS`` = 16 arguments for ``max``/``min``.  They are built unevaluated
   (``sympy.Max(..., evaluate=False)``) unless all arguments are numbers,
   because sympy's pairwise simplification of Max/Min grows fast with argument
-  size.
+  size.  Likewise ``abs``, ``sign`` and ``heaviside`` of a constant that is not a
+  plain number (``abs(-pi)``, ``sign(1 - sigmoid(10**300))``) stay as written:
+  sympy decides them by evaluating the constant to ever more digits, which can
+  take seconds.
 * ``TIME_BUDGET`` = 0.5 s of wall clock for building the sympy expression: a
   backstop for sympy's eager simplification, which is superlinear for a few
   shapes (nested ``abs`` for instance).  Exceeding it refuses the formula as
@@ -68,11 +83,12 @@ import unicodedata
 from typing import Callable
 
 import sympy
+from sympy.printing.str import StrPrinter
 
 from gdlab.errors import FormulaError, ParameterError
 
 __all__ = [
-    "parse", "variables_of", "symbol",
+    "parse", "variables_of", "symbol", "natural_key", "to_text",
     "ALLOWED_FUNCTIONS", "CONSTANTS",
     "MAX_LENGTH", "MAX_DEPTH", "MAX_NESTING", "MAX_NODES", "MAX_NAME_LENGTH",
     "MAX_DIGITS", "MAX_NUMBER_BITS", "MAX_POWER", "MAX_ARGS", "TIME_BUDGET",
@@ -113,15 +129,17 @@ ALLOWED_FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
     "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan,
     "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
-    "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
+    "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
     "sigmoid": _sigmoid,
     "max": _minmax(sympy.Max), "min": _minmax(sympy.Min),
+    "sign": sympy.sign, "heaviside": sympy.Heaviside,
 }
-"""Function name -> builder taking sympy arguments.  ``log`` is the natural log."""
+"""Function name -> builder taking sympy arguments.  ``log`` and ``ln`` are the natural log;
+``heaviside(0)`` is 1/2, ``sign(0)`` is 0."""
 
 _ARITY: dict[str, tuple[int, int]] = {"max": (2, MAX_ARGS), "min": (2, MAX_ARGS)}
 
-CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E}
+CONSTANTS: dict[str, sympy.Expr] = {"pi": sympy.pi, "E": sympy.E, "e": sympy.E}
 
 _SYMBOLS: dict[str, sympy.Symbol] = {}
 _SYMBOL_CACHE_SIZE = 10_000
@@ -144,12 +162,108 @@ def symbol(name: str) -> sympy.Symbol:
     return sym
 
 
+_DIGIT_RUNS = re.compile(r"([0-9]+)")
+
+
+def natural_key(name: str) -> tuple[tuple[str | int, ...], str]:
+    """Sort key of gdlab's variable order: runs of digits compare as numbers, so ``x2``
+    comes before ``x10`` (``x1, x2, x10, y``); otherwise alphabetical (ASCII)."""
+    parts = _DIGIT_RUNS.split(name)   # text, number, text, number, ..., text
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
+
+
 def variables_of(expr: sympy.Basic) -> list[str]:
-    """Names of the free symbols of ``expr``, sorted alphabetically."""
+    """Names of the free symbols of ``expr`` in natural order (:func:`natural_key`)."""
     if not isinstance(expr, sympy.Basic):
         raise ParameterError(f"variables_of() needs a sympy expression, not {type(expr).__name__}; "
                              "call gdlab.expr.parse() on formula text first")
-    return sorted(s.name for s in expr.free_symbols)
+    return sorted((s.name for s in expr.free_symbols), key=natural_key)
+
+
+# --------------------------------------------------------------------------
+# printing in the parser's language
+
+# sympy's names -> the parser's
+_PRINTED_NAMES = {"Abs": "abs", "Max": "max", "Min": "min", "Heaviside": "heaviside",
+                  "sign": "sign"}
+_CHUNK = 45   # digits per piece of an integer longer than MAX_DIGITS
+
+
+def _integer_text(n: int) -> str:
+    """``n`` as the parser reads it: plain up to MAX_DIGITS digits, else ``(m*10**k)`` or a
+    parenthesized sum of pieces of at most ``_CHUNK`` digits times powers of ten."""
+    digits = str(abs(n))
+    if len(digits) <= MAX_DIGITS:
+        return str(n)
+    sign = "-" if n < 0 else ""   # outside: sums print "x - (10**300)"
+    if len(digits.rstrip("0")) <= MAX_DIGITS:
+        return f"{sign}({_scaled(digits, 0)})"
+    pieces = []
+    for end in range(len(digits), 0, -_CHUNK):
+        piece = digits[max(0, end - _CHUNK):end].lstrip("0")
+        if piece:
+            pieces.append(_scaled(piece, len(digits) - end))
+    return f"{sign}({' + '.join(reversed(pieces))})"
+
+
+def _scaled(digits: str, power: int) -> str:
+    """``digits * 10**power`` written with the trailing zeros of ``digits`` in the power."""
+    mantissa = digits.rstrip("0")
+    power += len(digits) - len(mantissa)
+    if not power:
+        return mantissa
+    return f"10**{power}" if mantissa == "1" else f"{mantissa}*10**{power}"
+
+
+class _TextPrinter(StrPrinter):
+    """sympy's ``str`` printer, with the parser's names (``abs``, ``max``, ``heaviside``,
+    ...) and integers the parser accepts (at most MAX_DIGITS digits per literal)."""
+
+    def _print_Function(self, expr: sympy.Function) -> str:
+        name = expr.func.__name__
+        return f"{_PRINTED_NAMES.get(name, name)}({self.stringify(expr.args, ', ')})"
+
+    def _print_Heaviside(self, expr: sympy.Heaviside) -> str:
+        return f"heaviside({self.stringify(expr.pargs, ', ')})"
+
+    _print_Max = _print_Min = _print_Function
+
+    def _print_Integer(self, expr: sympy.Integer) -> str:
+        return _integer_text(int(expr.p))
+
+    def _print_Rational(self, expr: sympy.Rational) -> str:
+        if expr.q == 1:
+            return _integer_text(int(expr.p))
+        return f"{_integer_text(int(expr.p))}/{_integer_text(int(expr.q))}"
+
+
+_ORDERED_SIZE = 2_000
+
+
+def _tree_size(expr: sympy.Basic) -> int:
+    """Operations in ``expr``, shared parts counted each time (one pass over shared parts)."""
+    memo: dict[sympy.Basic, int] = {}
+
+    def walk(e: sympy.Basic) -> int:
+        got = memo.get(e)
+        if got is None:
+            got = memo[e] = 1 + sum(walk(a) for a in e.args)
+        return got
+
+    return walk(expr)
+
+
+def to_text(expr: sympy.Basic) -> str:
+    """``expr`` as formula text that :func:`parse` reads back (sympy's ``str`` form with the
+    parser's function names: ``abs``, ``max``, ``min``, ``sign``, ``heaviside``).
+
+    Terms are ordered as sympy prints them (``2*x + 2``) up to 2,000 operations; larger
+    expressions keep sympy's internal order (sorting them takes longer than
+    differentiating).  Numbers beyond the parser's limits (about 1e301) and functions it
+    does not know are printed as sympy writes them, which :func:`parse` refuses, as it
+    refuses text beyond its size limits."""
+    settings = {} if _tree_size(expr) <= _ORDERED_SIZE else {"order": "none"}
+    return _TextPrinter(settings).doprint(expr)
 
 
 # --------------------------------------------------------------------------
@@ -178,6 +292,11 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIGITS = frozenset("0123456789")
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _SPACE = frozenset(" \t\n\r")
+_OPERAND = r"((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[A-Za-z][A-Za-z0-9_]*)"
+# one factor of a function's argument written without parentheses: x, 2, x^2 (sin 2x^2)
+_ARGUMENT_ITEM = re.compile(r"[ \t\n\r]*" + _OPERAND + r"(?:[ \t\n\r]*(\*\*|\^)[ \t\n\r]*"
+                            + _OPERAND + ")?")
+_EXPONENT = re.compile(r"[ \t\n\r]*" + _OPERAND)
 _SUPERSCRIPTS = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5",
                  "⁶": "6", "⁷": "7", "⁸": "8", "⁹": "9", "⁻": "-"}
 
@@ -241,9 +360,8 @@ class _Scanner:
             return s if len(s) <= _QUOTED and "\n" not in s else "(...)"
         return self.text[self.prev_start:self.prev_end][:_QUOTED]
 
-    def _right_snippet(self, kind: str, start: int, end: int) -> str:
-        if kind != "(":
-            return self.text[start:end][:_QUOTED]
+    def _group(self, start: int) -> str:
+        """The parenthesized group opening at ``start``, as written (short ones only)."""
         depth = 0
         for j in range(start, min(len(self.text), start + _QUOTED)):
             depth += {"(": 1, ")": -1}.get(self.text[j], 0)
@@ -252,13 +370,38 @@ class _Scanner:
                 return s if "\n" not in s else "(...)"
         return "(...)"
 
+    def _right_snippet(self, kind: str, start: int, end: int) -> str:
+        if kind == "(":
+            return self._group(start)
+        name = self.text[start:end]
+        if kind == "name" and name in ALLOWED_FUNCTIONS:
+            return self._call_text(name, end) or name
+        return name[:_QUOTED]
+
+    def _call_text(self, name: str, pos: int) -> str | None:
+        """How the call of function ``name`` whose argument starts at ``pos`` is written:
+        ``sin(x)`` for ``sin(x)`` and for ``sin x``, ``cos(2*x)`` for ``cos 2x``."""
+        j = pos
+        while j < len(self.text) and self.text[j] in _SPACE:
+            j += 1
+        if j < len(self.text) and self.text[j] == "(":
+            return name + self._group(j)
+        items: list[str] = []
+        while len(items) < 4:
+            m = _ARGUMENT_ITEM.match(self.text, pos)
+            if m is None or m.group(1) in ALLOWED_FUNCTIONS or keyword.iskeyword(m.group(1)):
+                break
+            items.append(m.group(1) + (m.group(2) + m.group(3) if m.group(2) else ""))
+            pos = m.end()
+        argument = "*".join(items)
+        if not argument or len(argument) > _QUOTED:
+            return None
+        return f"{name}({argument})"
+
     def token(self, kind: str, start: int, end: int, counted: bool = True) -> None:
         if kind in ("num", "name", "(") and self.prev in ("num", "name", ")") \
                 and not (kind == "(" and self.prev == "name"):
-            left = self._left_snippet()
-            right = self._right_snippet(kind, start, end)
-            raise self.fail(f"missing operator between {_quote(left)} and {_quote(right)}",
-                            start, hint=f"did you mean {left}*{right}?")
+            self._refuse_juxtaposition(kind, start, end)
         if counted:
             self.count += 1
             if self.count > MAX_NODES:
@@ -266,7 +409,19 @@ class _Scanner:
                                 "operators", start)
         self.prev, self.prev_start, self.prev_end = kind, start, end
 
-    def scan(self) -> None:  # noqa: C901 - a tokenizer: one flat branch per character class
+    def _refuse_juxtaposition(self, kind: str, start: int, end: int) -> None:
+        """Two operands side by side: a function called without parentheses (``sin x``) or
+        a missing ``*`` (``2x``)."""
+        left = self._left_snippet()
+        if self.prev == "name" and left in ALLOWED_FUNCTIONS:
+            call = self._call_text(left, self.prev_end)
+            raise self.fail(f"{_quote(left)} is a function: its argument goes in parentheses",
+                            start, hint=f"did you mean {call or left + '(...)'}?")
+        right = self._right_snippet(kind, start, end)
+        raise self.fail(f"missing operator between {_quote(left)} and {_quote(right)}",
+                        start, hint=f"did you mean {left}*{right}?")
+
+    def scan(self) -> None:
         text, n, i = self.text, len(self.text), 0
         while i < n:
             c = text[i]
@@ -276,61 +431,71 @@ class _Scanner:
                 i = self._number(i)
             elif c in _NAME_START:
                 i = self._name(i)
-            elif c == ".":
-                j = i + 1
-                while j < n and text[j] in _SPACE:
-                    j += 1
-                if self.prev in ("name", "num", ")") and j < n and text[j] in _NAME_START:
-                    raise self.fail("attribute access ('.name') is not allowed", i)
-                raise self.fail("unexpected '.'", i)
-            elif c == "(":
-                call = self.prev_start if self.prev == "name" else None
-                self.token("(", i, i + 1, counted=False)
-                self.stack.append((i, call))
-                if len(self.stack) > MAX_DEPTH:
-                    raise self.fail(f"too deeply nested: more than {MAX_DEPTH} levels of "
-                                    "parentheses", i)
-                i += 1
-            elif c == ")":
-                if not self.stack:
-                    raise self.fail("unbalanced parentheses: this ')' has no matching '('", i)
-                if self.prev == "op":
-                    operator = _quote(text[self.prev_start:self.prev_end])
-                    raise self.fail(f"missing operand after {operator}", self.prev_start)
-                if self.prev == ",":
-                    raise self.fail("missing argument after ','", self.prev_start)
-                open_pos, call = self.stack.pop()
-                if self.prev == "(" and call is None:
-                    raise self.fail("empty parentheses", open_pos)
-                self.token(")", i, i + 1, counted=False)
-                self.prev_call_start = call if call is not None else open_pos
-                i += 1
-            elif c == ",":
-                if not self.stack or self.stack[-1][1] is None:
-                    raise self.fail("',' is only allowed between function arguments "
-                                    "(no tuples)", i)
-                if self.prev in ("op", "(", ","):
-                    raise self.fail("missing argument before ','", i)
-                self.token(",", i, i + 1, counted=False)
-                i += 1
+            elif c in _PUNCTUATION:
+                i = _PUNCTUATION[c](self, i)
             elif c in "+-*/^":
                 i = self._operator(i)
             else:
                 self._refuse_char(i)
+        self._end()
+
+    def _end(self) -> None:
         if self.stack:
             raise self.fail("unbalanced parentheses: this '(' is never closed", self.stack[-1][0])
         if self.prev is None:
             raise self.fail("empty formula", None, hint="write an expression such as x**2 + 1")
         if self.prev == "op":
-            raise self.fail(f"formula ends with {_quote(text[self.prev_start:self.prev_end])}; "
+            raise self.fail(f"formula ends with {_quote(self._prev_text())}; "
                             "something is missing after it", self.prev_start)
+
+    def _prev_text(self) -> str:
+        return self.text[self.prev_start:self.prev_end]
+
+    def _dot(self, i: int) -> int:
+        text, n, j = self.text, len(self.text), i + 1
+        while j < n and text[j] in _SPACE:
+            j += 1
+        if self.prev in ("name", "num", ")") and j < n and text[j] in _NAME_START:
+            raise self.fail("attribute access ('.name') is not allowed", i)
+        raise self.fail("unexpected '.'", i)
+
+    def _open(self, i: int) -> int:
+        call = self.prev_start if self.prev == "name" else None
+        self.token("(", i, i + 1, counted=False)
+        self.stack.append((i, call))
+        if len(self.stack) > MAX_DEPTH:
+            raise self.fail(f"too deeply nested: more than {MAX_DEPTH} levels of "
+                            "parentheses", i)
+        return i + 1
+
+    def _close(self, i: int) -> int:
+        if not self.stack:
+            raise self.fail("unbalanced parentheses: this ')' has no matching '('", i)
+        if self.prev == "op":
+            raise self.fail(f"missing operand after {_quote(self._prev_text())}",
+                            self.prev_start)
+        if self.prev == ",":
+            raise self.fail("missing argument after ','", self.prev_start)
+        open_pos, call = self.stack.pop()
+        if self.prev == "(" and call is None:
+            raise self.fail("empty parentheses", open_pos)
+        self.token(")", i, i + 1, counted=False)
+        self.prev_call_start = call if call is not None else open_pos
+        return i + 1
+
+    def _comma(self, i: int) -> int:
+        if not self.stack or self.stack[-1][1] is None:
+            raise self.fail("',' is only allowed between function arguments "
+                            "(no tuples)", i)
+        if self.prev in ("op", "(", ","):
+            raise self.fail("missing argument before ','", i)
+        self.token(",", i, i + 1, counted=False)
+        return i + 1
 
     def _number(self, i: int) -> int:
         text, n = self.text, len(self.text)
-        m = _NUMBER.match(text, i)
-        assert m is not None  # scan saw a digit here
-        end = m.end()
-        literal = m.group()
+        literal = _matched(_NUMBER, text, i)
+        end = i + len(literal)
         nxt = text[end] if end < n else ""
         if nxt == "_" or (literal == "0" and nxt in ("x", "X", "o", "O", "b", "B")
                           and end + 1 < n and text[end + 1].isalnum()):
@@ -351,10 +516,8 @@ class _Scanner:
         return end
 
     def _name(self, i: int) -> int:
-        m = _NAME.match(self.text, i)
-        assert m is not None  # scan saw the start of a name here
-        end = m.end()
-        name = m.group()
+        name = _matched(_NAME, self.text, i)
+        end = i + len(name)
         if keyword.iskeyword(name):
             raise self.fail(f"{_quote(name)} is a Python keyword and cannot appear in a formula",
                             i, hint=_KEYWORD_HINTS.get(name))
@@ -379,6 +542,9 @@ class _Scanner:
         if c == "/" and end < n and text[end] == "/":
             raise self.fail("'//' (floor division) is not supported", i, hint="use '/'")
         op = text[i:end]
+        if op in ("**", "^") and self.prev == "name" \
+                and text[self.prev_start:self.prev_end] in ALLOWED_FUNCTIONS:
+            self._refuse_function_power(text[self.prev_start:self.prev_end], op, end)
         if op in ("*", "**", "/", "^"):
             if self.prev in ("(", ",") and op in ("*", "**") and self.stack \
                     and self.stack[-1][1] is not None:
@@ -390,6 +556,14 @@ class _Scanner:
                 raise self.fail(f"missing operand between {_quote(before)} and {_quote(op)}", i)
         self.token("op", i, end)
         return end
+
+    def _refuse_function_power(self, name: str, op: str, end: int) -> None:
+        """``sin^2(x)`` or ``sin^2 x``: the power of a call is written after the call."""
+        m = _EXPONENT.match(self.text, end)
+        power = m.group(1) if m else "2"
+        call = self._call_text(name, m.end()) if m else None
+        raise self.fail(f"{_quote(name)} is a function: a power of it goes after the call",
+                        end - len(op), hint=f"did you mean {call or name + '(x)'}{op}{power}?")
 
     def _refuse_char(self, i: int) -> None:
         c = self.text[i]
@@ -438,6 +612,17 @@ class _Scanner:
         raise self.fail(f"character {_char_name(c)} is not allowed", i)
 
 
+def _matched(pattern: re.Pattern[str], text: str, i: int) -> str:
+    """The text ``pattern`` matches at ``i`` (the scanner calls it where it matches)."""
+    m = pattern.match(text, i)
+    return m.group() if m else text[i:i + 1]
+
+
+_PUNCTUATION: dict[str, Callable[[_Scanner, int], int]] = {
+    ".": _Scanner._dot, "(": _Scanner._open, ")": _Scanner._close, ",": _Scanner._comma,
+}
+
+
 # --------------------------------------------------------------------------
 # stage 2: translation for ast.parse, with a position map back to the text
 
@@ -484,14 +669,35 @@ _OP_NAMES = {
 }
 _UNDEFINED = (sympy.S.ComplexInfinity, sympy.S.NaN, sympy.S.Infinity, sympy.S.NegativeInfinity)
 _LARGEST = 2.0 ** MAX_NUMBER_BITS
+_SMALLEST = 2.0 ** -MAX_NUMBER_BITS
 _TOO_LARGE = "number too large (numbers must stay between about 1e-301 and 1e301)"
 _IMAGINARY = "imaginary value (square root, log or power of a negative number?)"
+
+
+def within_limits(num: sympy.Expr) -> bool:
+    """Whether the sympy number ``num`` is one the parser accepts (``MAX_NUMBER_BITS``):
+    magnitude below about 2**1000 and, unless zero, above 2**-1000; an exact fraction's
+    numerator and denominator below 2**1000."""
+    if num.is_Rational:
+        return not num.p or max(abs(num.p).bit_length(), num.q.bit_length()) <= MAX_NUMBER_BITS + 1
+    if num.is_Float:
+        _sign, man, exp, bits = num._mpf_
+        return not man or abs(exp + bits) <= MAX_NUMBER_BITS + 1
+    return True
 
 
 def _float_sigmoid(a: float) -> float:
     if a >= 0:
         return 1.0 / (1.0 + math.exp(-a))
     return math.exp(a) / (1.0 + math.exp(a))
+
+
+def _float_sign(a: float) -> float:
+    return float((a > 0) - (a < 0))
+
+
+def _float_heaviside(a: float) -> float:
+    return 1.0 if a > 0 else 0.0 if a < 0 else 0.5
 
 
 # Floating-point twins of ALLOWED_FUNCTIONS, used on constant sub-expressions
@@ -502,10 +708,17 @@ _FLOAT_FUNCTIONS: dict[str, Callable[..., float]] = {
     "sin": math.sin, "cos": math.cos, "tan": math.tan,
     "asin": math.asin, "acos": math.acos, "atan": math.atan,
     "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
-    "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": math.fabs,
+    "exp": math.exp, "log": math.log, "ln": math.log, "sqrt": math.sqrt, "abs": math.fabs,
     "sigmoid": _float_sigmoid, "max": max, "min": min,
+    "sign": _float_sign, "heaviside": _float_heaviside,
 }
-_FLOAT_CONSTANTS = {"pi": math.pi, "E": math.e}
+_FLOAT_CONSTANTS = {"pi": math.pi, "E": math.e, "e": math.e}
+
+# Of a constant that is not a plain number, these are kept as written (sympy decides their
+# value by evaluating the constant to ever more digits: seconds for abs(sigmoid(10**300) - 1))
+_KEPT: dict[str, Callable[..., sympy.Expr]] = {
+    "abs": sympy.Abs, "sign": sympy.sign, "heaviside": sympy.Heaviside,
+}
 
 # A built node: the sympy expression and, when it contains no variable, its
 # floating-point value (else None).
@@ -553,13 +766,8 @@ class _Builder:
         return approx
 
     def check_number(self, num: sympy.Expr, position: int | None) -> None:
-        if num.is_Rational:
-            if num.p and max(abs(num.p).bit_length(), num.q.bit_length()) > MAX_NUMBER_BITS + 1:
-                raise self.fail(_TOO_LARGE, position)
-        elif num.is_Float:
-            _sign, man, exp, bits = num._mpf_
-            if man and abs(exp + bits) > MAX_NUMBER_BITS + 1:
-                raise self.fail(_TOO_LARGE, position)
+        if not within_limits(num):
+            raise self.fail(_TOO_LARGE, position)
 
     def check_value(self, value: sympy.Expr, position: int | None) -> sympy.Expr:
         if any(value is u for u in _UNDEFINED):
@@ -606,15 +814,16 @@ class _Builder:
         what = _NODE_NAMES.get(type(node), type(node).__name__)
         raise self.fail(f"{what} not allowed in a formula", self.node_pos(node))
 
-    def chain(self, node: ast.expr, depth: int, ops: tuple[type, ...]) -> _Value:
+    def chain(self, node: ast.BinOp, depth: int, ops: tuple[type, ...]) -> _Value:
         """A run of + and - (or of * and /), built as one flat sympy Add (Mul)."""
         is_sum = ops[0] is ast.Add
         links: list[ast.BinOp] = []
-        while isinstance(node, ast.BinOp) and isinstance(node.op, ops):
-            self.tick(node, depth)
-            links.append(node)
-            node = node.left
-        first, approx = self.build(node, depth + 1)
+        left: ast.expr = node
+        while isinstance(left, ast.BinOp) and isinstance(left.op, ops):
+            self.tick(left, depth)
+            links.append(left)
+            left = left.left
+        first, approx = self.build(left, depth + 1)
         items = [first]
         for link in reversed(links):
             item, item_approx = self.build(link.right, depth + 1)
@@ -637,20 +846,28 @@ class _Builder:
         result = sympy.Add(*items) if is_sum else sympy.Mul(*items)
         return self.check_value(result, position), approx
 
+    def power_approx(self, base: float, exponent: float, position: int) -> float:
+        """The float value of a power of constants, refusing one that is not real, too
+        large or, unless zero, too small (its text, ``1/c**n``, would hold a number beyond
+        the limit)."""
+        try:
+            approx = math.pow(base, exponent)
+        except ValueError:
+            if base == 0.0:
+                raise self.fail("division by zero (0 to a negative power)", position) from None
+            raise self.fail(_IMAGINARY, position) from None
+        except OverflowError:
+            raise self.fail(_TOO_LARGE, position) from None
+        if base != 0.0 and abs(approx) < _SMALLEST:
+            raise self.fail(_TOO_LARGE.replace("large", "small"), position)
+        return self.check_approx(approx, position) or 0.0
+
     def power(self, base_value: _Value, exponent_value: _Value, position: int) -> _Value:
         base, base_approx = base_value
         exponent, exponent_approx = exponent_value
         approx = None
         if base_approx is not None and exponent_approx is not None:
-            try:
-                approx = math.pow(base_approx, exponent_approx)
-            except ValueError:
-                if base_approx == 0.0:
-                    raise self.fail("division by zero (0 to a negative power)", position) from None
-                raise self.fail(_IMAGINARY, position) from None
-            except OverflowError:
-                raise self.fail(_TOO_LARGE, position) from None
-            self.check_approx(approx, position)
+            approx = self.power_approx(base_approx, exponent_approx, position)
         if base.is_Number and exponent.is_Number:
             if base.is_zero:
                 if exponent.is_negative:
@@ -675,14 +892,14 @@ class _Builder:
         value = node.value
         position = self.node_pos(node)
         literal = self.wrapped[node.col_offset:node.end_col_offset]
-        if type(value) not in (int, float) or not _NUMBER.fullmatch(literal):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                or not _NUMBER.fullmatch(literal):
             raise self.fail(f"{type(value).__name__} constants are not allowed in a formula",
                             position)
         if sum(ch in _DIGITS for ch in literal) > MAX_DIGITS:
             raise self.fail(f"number has too many digits (at most {MAX_DIGITS})", position)
         if type(value) is int:
             return self.check_value(sympy.Integer(value), position), float(value)
-        assert isinstance(value, float)  # (int and float only, checked above)
         if not math.isfinite(value):
             raise self.fail(f"number too large: {_quote(literal)} is not a finite float", position)
         number = sympy.Float(literal, 15)
@@ -703,43 +920,7 @@ class _Builder:
 
     def call(self, node: ast.Call, depth: int) -> _Value:
         position = self.node_pos(node)
-        name = self.callee(node.func, position)
-        self.check_args(node, name, position)
-        built = [self.build(arg, depth + 1) for arg in node.args]
-        approx = self.approx_call(name, built, position)
-        try:
-            result = ALLOWED_FUNCTIONS[name](*(value for value, _ in built))
-        except (RecursionError, MemoryError):
-            raise
-        except OverflowError:
-            raise self.fail(_TOO_LARGE, position) from None
-        except Exception as exc:  # sympy refusing its arguments
-            raise self.fail(f"cannot apply {name}() to these arguments ({type(exc).__name__})",
-                            position) from None
-        return self.check_value(result, position), approx
-
-    def callee(self, func: ast.expr, position: int) -> str:
-        """The name of the called function; anything but an allowed function is refused."""
-        if not isinstance(func, ast.Name):
-            if isinstance(func, ast.Constant):
-                raise self.fail("a number cannot be called", position,
-                                hint="write 3*(x+1), not 3(x+1)")
-            raise self.fail("only the named functions can be called", position,
-                            hint="for a product write (a)*(b)")
-        name = func.id
-        if name not in ALLOWED_FUNCTIONS:
-            if name in CONSTANTS:
-                raise self.fail(f"{name!r} is a constant, not a function", position,
-                                hint=f"did you mean {name}*(...)?")
-            close = difflib.get_close_matches(name, list(ALLOWED_FUNCTIONS), n=1, cutoff=0.6)
-            hint = (f"did you mean {close[0]}?" if close else
-                    f"known functions: {', '.join(sorted(ALLOWED_FUNCTIONS))}; "
-                    f"for a product write {name[:_QUOTED]}*(...)")
-            raise self.fail(f"unknown function {_quote(name)}", position, hint=hint)
-        return name
-
-    def check_args(self, node: ast.Call, name: str, position: int) -> None:
-        """Refuse keyword and starred arguments, and a number of them the function does not take."""
+        name = self.callee(node, position)
         if node.keywords:
             raise self.fail("keyword arguments are not allowed", position)
         for arg in node.args:
@@ -753,21 +934,57 @@ class _Builder:
             else:
                 wanted = f"{low} to {high} arguments"
             raise self.fail(f"{name}() takes {wanted} ({count} given)", position)
+        built = [self.build(arg, depth + 1) for arg in node.args]
+        approx = self.call_approx(name, built, position)
+        try:
+            if name in _KEPT and approx is not None and not built[0][0].is_Number:
+                result = _KEPT[name](built[0][0], evaluate=False)
+            else:
+                result = ALLOWED_FUNCTIONS[name](*(value for value, _ in built))
+        except (RecursionError, MemoryError):
+            raise
+        except OverflowError:
+            raise self.fail(_TOO_LARGE, position) from None
+        except Exception as exc:  # sympy refusing its arguments
+            raise self.fail(f"cannot apply {name}() to these arguments ({type(exc).__name__})",
+                            position) from None
+        return self.check_value(result, position), approx
 
-    def approx_call(self, name: str, built: list[_Value], position: int) -> float | None:
-        """The function's float value from the arguments' floats (``None`` without them)."""
-        approx = None
+    def callee(self, node: ast.Call, position: int) -> str:
+        """The name of the function ``node`` calls, one of ALLOWED_FUNCTIONS."""
+        func = node.func
+        if not isinstance(func, ast.Name):
+            if isinstance(func, ast.Constant):
+                raise self.fail("a number cannot be called", position,
+                                hint="write 3*(x+1), not 3(x+1)")
+            raise self.fail("only the named functions can be called", position,
+                            hint="for a product write (a)*(b)")
+        name = func.id
+        if name in ALLOWED_FUNCTIONS:
+            return name
+        if name in CONSTANTS:
+            raise self.fail(f"{name!r} is a constant, not a function", position,
+                            hint=f"did you mean {name}*(...)?")
+        close = difflib.get_close_matches(name, list(ALLOWED_FUNCTIONS), n=1, cutoff=0.6)
+        hint = (f"did you mean {close[0]}?" if close else
+                f"known functions: {', '.join(sorted(ALLOWED_FUNCTIONS))}; "
+                f"for a product write {name[:_QUOTED]}*(...)")
+        raise self.fail(f"unknown function {_quote(name)}", position, hint=hint)
+
+    def call_approx(self, name: str, built: list[_Value], position: int) -> float | None:
+        """The float value of a call on constants (``None`` if an argument is not one),
+        refusing values that are not real or too large."""
         twin = _FLOAT_FUNCTIONS.get(name)
-        if twin is not None and all(a is not None for _, a in built):
-            try:
-                approx = twin(*(a for _, a in built))
-            except ValueError:
-                raise self.fail(f"{name}() is undefined or not real for this argument",
-                                position) from None
-            except OverflowError:
-                raise self.fail(_TOO_LARGE, position) from None
-            self.check_approx(approx, position)
-        return approx
+        if twin is None or any(a is None for _, a in built):
+            return None
+        try:
+            approx = twin(*(a for _, a in built))
+        except ValueError:
+            raise self.fail(f"{name}() is undefined or not real for this argument",
+                            position) from None
+        except OverflowError:
+            raise self.fail(_TOO_LARGE, position) from None
+        return self.check_approx(approx, position)
 
 
 # --------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from gdlab.errors import ParameterError
 
-__all__ = ["TestFunction", "FUNCTIONS", "get", "names"]
+__all__ = ["TestFunction", "FUNCTIONS", "get", "names", "suggest"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ _TABLE = (
         bounds=((-2.0, 2.0), (-1.0, 3.0)),
         minima=((1.0, 1.0),),
         fmin=0.0,
-        description="Banana-shaped valley (a=1, b=100): easy to reach the valley, "
-                    "slow to crawl along it.",
+        description="Banana-shaped valley (a=1, b=100): easy to reach the valley, slow to "
+                    "crawl along it.",
         valley=True,
     ),
     TestFunction(
@@ -98,8 +98,8 @@ _TABLE = (
         bounds=((-4.5, 4.5), (-4.5, 4.5)),
         minima=((3.0, 0.5),),
         fmin=0.0,
-        description="Flat centre, sharp ridges at the corners and a narrow curved valley "
-                    "to the minimum.",
+        description="Flat centre, sharp ridges at the corners and a narrow curved valley to "
+                    "the minimum.",
         valley=True,
     ),
     TestFunction(
@@ -182,8 +182,8 @@ _TABLE = (
         bounds=((-5.0, 5.0), (-5.0, 5.0)),
         minima=((0.0, 0.0),),
         fmin=0.0,
-        description="Nearly flat, bumpy outer region around a deep funnel "
-                    "(a=20, b=0.2, c=2*pi); kink at the origin.",
+        description="Nearly flat, bumpy outer region around a deep funnel (a=20, b=0.2, "
+                    "c=2*pi); kink at the origin.",
         smooth=False,
     ),
     TestFunction(
@@ -194,8 +194,8 @@ _TABLE = (
         bounds=((-5.0, 5.0), (-5.0, 5.0)),
         minima=((-2.903534027771177, -2.903534027771177),),
         fmin=-78.33233140754283,
-        description="Separable quartic with four basins; the global one is in the "
-                    "lower-left corner.",
+        description="Separable quartic with four basins; the global one is in the lower-left "
+                    "corner.",
     ),
     TestFunction(
         name="six-hump-camel",
@@ -229,8 +229,8 @@ _TABLE = (
         bounds=((-100.0, 100.0), (-100.0, 100.0)),
         minima=((math.pi, math.pi),),
         fmin=-1.0,
-        description="Flat almost everywhere, with a single narrow hole at (pi, pi): "
-                    "the gradient is useless far away.",
+        description="Flat almost everywhere, with a single narrow hole at (pi, pi): the "
+                    "gradient is useless far away.",
     ),
 )
 
@@ -238,7 +238,8 @@ FUNCTIONS: dict[str, TestFunction] = {fn.name: fn for fn in _TABLE}
 
 
 def _normalize(name: str) -> str:
-    """Lower-case, keep only letters and digits: "Three_Hump camel" -> "threehumpcamel"."""
+    """Lower-case and drop everything but letters and digits ("Three_Hump camel" ->
+    "threehumpcamel")."""
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
@@ -248,6 +249,22 @@ _BY_KEY: dict[str, str] = {_normalize(fn.name): fn.name for fn in _TABLE}
 def names() -> list[str]:
     """Canonical names of all test functions, in table order."""
     return list(FUNCTIONS)
+
+
+def suggest(name: str, cutoff: float = 0.6, min_length: int = 1) -> str | None:
+    """The canonical name of the test function whose name is closest to ``name`` (compared
+    as :func:`get` compares them: lower case, letters and digits only) with a difflib
+    ratio of at least ``cutoff``, or ``None``; also ``None`` when the normalized ``name``
+    has fewer than ``min_length`` characters or is a test function's name itself.
+
+    >>> suggest("himmelblaw")
+    'himmelblau'
+    """
+    key = _normalize(name) if isinstance(name, str) else ""
+    if len(key) < min_length or key in _BY_KEY:
+        return None
+    close = difflib.get_close_matches(key, list(_BY_KEY), n=1, cutoff=cutoff)
+    return _BY_KEY[close[0]] if close else None
 
 
 def get(name: str) -> TestFunction:

@@ -165,7 +165,9 @@ def test_maximize_takes_any_optimizer_object():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"foo": 0.1}, "no option foo"),
+    ({"foo": 0.1}, "minimize\\(\\) has no parameter foo, and plain gradient descent no such"),
+    ({"history": True}, "did you mean history_limit instead of history"),
+    ({"max_iters": 5}, "did you mean max_iter instead of max_iters"),
     ({"learning_rate": 0.1}, "did you mean lr"),
     ({"momentun": 0.9, "lr": 0.1}, "did you mean momentum"),
     ({"optimizer": "adam", "lr": 0.1, "momentum": 0.9}, "no option momentum"),

@@ -22,7 +22,7 @@ from .loop import StopRules, descend
 from .optim.bounds import Projected
 from .optim.linesearch import Armijo
 from .optim.projected_lbfgs import ProjectedLBFGS
-from .optim.rules import SGD, Rule, check_options, make_rule
+from .optim.rules import SGD, Rule, check_options, guess_names, make_rule
 from .optim.schedules import make_schedule
 from .result import History, Result, Status
 
@@ -52,11 +52,13 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
         Start: shape ``(d,)``, or ``(n_starts, d)`` to run many starts at once. A number
         for one variable. Default: the origin (when ``restarts`` is not given).
     optimizer : str or Rule, optional
-        ``"sgd"`` (plain gradient descent, default), ``"momentum"``, ``"nesterov"``,
-        ``"adam"``, ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, or a rule object from
-        :mod:`gdlab.optim`. ``optimizer_options`` are its keyword arguments, with PyTorch's
-        names (``momentum=0.9``, ``betas=(0.9, 0.99)``, ``weight_decay``, ...); unknown
-        ones are refused.
+        Default (with no ``lr``): L-BFGS, see ``lr``. ``"sgd"`` (plain gradient descent),
+        ``"momentum"``, ``"nesterov"``, ``"adam"``, ``"adamw"``, ``"rmsprop"``,
+        ``"adagrad"``, every other optimizer of ``torch.optim`` by its lower-case name
+        (``"nadam"``, ``"lbfgs"``, ...), or a rule object from :mod:`gdlab.optim`.
+        ``optimizer_options`` are its keyword arguments, with PyTorch's names
+        (``momentum=0.9``, ``betas=(0.9, 0.99)``, ``weight_decay``, ...); unknown ones are
+        refused.
     lr : float, optional
         Learning rate. With neither ``lr`` nor ``optimizer`` (nor a schedule or options),
         the default method runs: L-BFGS quasi-Newton steps with a projected backtracking
@@ -110,6 +112,7 @@ def minimize(f: Any, x0: Any = None, optimizer: str | Rule | None = None, lr: fl
         ``njev`` (``result["x"]`` works too); for several starts ``xs``, ``funs``,
         ``reasons``, ... with ``best`` the best start.
     """
+    _refuse_unknown_keywords(optimizer, optimizer_options)
     objective, fn, names = _objective(f, x0, bounds, grad, variables, vectorized)
     d = len(names)
     box = _box(bounds, restarts, fn, d)
@@ -300,6 +303,22 @@ def _x0_rows(x0: Any, d: int, fn: Function | None) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise ParameterError("x0 must be finite numbers")
     return a
+
+
+def _refuse_unknown_keywords(optimizer: Any, options: dict[str, Any]) -> None:
+    """Without ``optimizer=``, a keyword that is no option of plain gradient descent is a
+    mistyped or unknown argument of ``minimize`` itself: say so, with the nearest name."""
+    if optimizer is not None:
+        return  # make_rule checks them against the named optimizer's options
+    sgd = set(inspect.signature(SGD).parameters) - {"self"}
+    unknown = sorted(set(options) - sgd)
+    if not unknown:
+        return
+    own = set(inspect.signature(minimize).parameters) - {"optimizer_options"}
+    raise ParameterError(f"minimize() has no parameter {', '.join(unknown)}"
+                         f"{guess_names(unknown, own | sgd)}, and plain gradient descent no "
+                         f"such option (another optimizer's options go with optimizer=..., "
+                         f"e.g. optimizer='adam', betas=(0.9, 0.99))")
 
 
 def _stepper(optimizer: Any, lr: Any, schedule: Any, line_search: Any, maximize: bool,

@@ -38,7 +38,7 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -830,12 +830,20 @@ def check_options(name: str, cls: type[Rule], options: dict[str, Any]) -> None:
     unknown = sorted(set(options) - allowed)
     if not unknown:
         return
+    raise ParameterError(f"optimizer {name!r} has no option {', '.join(unknown)}"
+                         f"{guess_names(unknown, allowed)}: its options are "
+                         f"{', '.join(sorted(allowed))}")
+
+
+def guess_names(unknown: Sequence[str], allowed: Iterable[str]) -> str:
+    """`` (did you mean lr instead of learning_rate?)`` for the unknown names that resemble
+    an allowed one (Keras' and scikit-learn's spellings of PyTorch's names included), or
+    ``""``."""
+    names = sorted(allowed)
     hints = []
     for k in unknown:
-        guess = _OPTION_ALIASES.get(k) or next(iter(difflib.get_close_matches(k, allowed, n=1)),
+        guess = _OPTION_ALIASES.get(k) or next(iter(difflib.get_close_matches(k, names, n=1)),
                                                 None)
-        if guess in allowed:
+        if guess in names:
             hints.append(f"{guess} instead of {k}")
-    hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
-    raise ParameterError(f"optimizer {name!r} has no option {', '.join(unknown)}{hint}: its "
-                         f"options are {', '.join(sorted(allowed))}")
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""

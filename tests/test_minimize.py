@@ -58,6 +58,27 @@ def test_default_method_is_quasi_newton():
     assert res.optimizer["name"] == "quasi_newton" and res.nit <= 3
 
 
+def test_default_method_leaves_a_concave_stretch_as_lbfgsb_does():
+    # Jennrich-Sampson from a start whose first step crosses a region of huge curvature
+    # (exp(10*y) at y = 0.87) into one where f is concave along the steps: the stored pair's
+    # scale (gamma ~ 1e-9) would keep every later step ~1e-6 long (it crawled 10,000
+    # iterations); forgetting the pairs where s'y <= 0 reaches the minimum as scipy's
+    # L-BFGS-B does from the same start
+    f = " + ".join(f"(2 + 2*{i} - exp({i}*x) - exp({i}*y))**2" for i in range(1, 11))
+    x0, box = [0.08724998, 0.87014485], [(-1, 1), (-1, 1)]
+    res = minimize(f, x0=x0, bounds=box)
+    fn = Function(f)
+
+    def fg(x):
+        v, g = fn.value_and_grad(x[None])
+        return float(v[0]), g[0]
+
+    ref = scipy.optimize.minimize(fg, x0, method="L-BFGS-B", jac=True, bounds=box)
+    assert res.converged and res.nit <= 2 * ref.nit
+    assert res.fun == pytest.approx(ref.fun, rel=1e-10)
+    np.testing.assert_allclose(res.x, ref.x, atol=1e-5)
+
+
 def test_lecture_gradient_descent_default_start_and_line_search():
     res = minimize(LECTURE, optimizer="sgd")  # x0 = 0, no lr: Armijo line search
     assert res.converged

@@ -14,7 +14,9 @@ with :math:`R` the upper triangle of :math:`S^\top Y`, :math:`D` its diagonal an
 :math:`\gamma = s^\top y / y^\top y` of the newest pair: a few batched matrix products and
 two small solves for all rows together, instead of the two-loop recursion's ``2m`` Python
 steps. Pairs with :math:`s^\top y \le \epsilon\, y^\top y` are not stored (as scipy's
-L-BFGS-B).
+L-BFGS-B); a row whose last step found no positive curvature also forgets its pairs, since
+a backtracking search never lengthens a step and the old pairs' scale would keep every later
+step as short (L-BFGS-B's Wolfe search lengthens it instead).
 
 With bounds the method is the projected quasi-Newton method (Bertsekas 1982): the
 variables at a bound whose gradient points out of the box are held fixed (``q`` is the
@@ -72,7 +74,7 @@ class ProjectedLBFGS(Stepper):
         return {"step": 0, "S": np.zeros((n, m, d)), "Y": np.zeros((n, m, d)),
                 "count": np.zeros(n, dtype=np.int64), "prev_x": np.zeros((n, d)),
                 "prev_g": np.zeros((n, d)), "step_len": np.zeros(n),
-                "free": np.ones((n, d))}
+                "free": np.ones((n, d)), "moved": np.zeros(n, dtype=bool)}
 
     def _project(self, x: np.ndarray) -> np.ndarray:
         return x if self.lo is None else np.clip(x, self.lo, self.hi)
@@ -98,7 +100,13 @@ class ProjectedLBFGS(Stepper):
             state["count"][changed] = 0
             state["free"] = free
         if state["step"] > 0:
-            self._remember(state, (x - state["prev_x"]) * free, (g - state["prev_g"]) * free)
+            kept = self._remember(state, (x - state["prev_x"]) * free,
+                                  (g - state["prev_g"]) * free)
+            # no positive curvature along the last step (s'y <= 0 where f is concave): the
+            # stored pairs' scale no longer fits here and would keep the steps as short as
+            # they were (Armijo backtracking never lengthens a step); forget them and take
+            # a gradient step of growing length until curvature is positive again
+            state["count"][~kept & state["moved"]] = 0
         q = g * free
         with np.errstate(all="ignore"):
             d = -self._h_times(state, q)
@@ -115,6 +123,7 @@ class ProjectedLBFGS(Stepper):
         state["prev_g"] = g.copy()
         state["step"] += 1
         x[accepted] = new_x[accepted]
+        state["moved"] = accepted
         stalled = ~accepted
         if not stalled.any():
             return StepReport(nfev=nfev)
@@ -138,18 +147,20 @@ class ProjectedLBFGS(Stepper):
         held = ((x <= self.lo) & (g > 0)) | ((x >= self.hi) & (g < 0))
         return (~held).astype(x.dtype)
 
-    def _remember(self, state: State, s: np.ndarray, y: np.ndarray) -> None:
-        """Store the pairs with enough curvature, newest last (older ones shift left)."""
+    def _remember(self, state: State, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Store the pairs with enough curvature, newest last (older ones shift left); the
+        rows whose pair was stored."""
         sy = np.einsum("ij,ij->i", s, y)
         yy = np.einsum("ij,ij->i", y, y)
         ok = (sy > _EPS * yy) & np.isfinite(sy) & (yy > 0)
         if not ok.any():
-            return
+            return ok
         for key, v in (("S", s), ("Y", y)):
             arr = state[key]
             arr[ok] = np.roll(arr[ok], -1, axis=1)
             arr[ok, -1] = v[ok]
         state["count"][ok] = np.minimum(state["count"][ok] + 1, self.history_size)
+        return ok
 
     def _h_times(self, state: State, q: np.ndarray) -> np.ndarray:
         """``H q`` for every row, by the compact representation (rows without pairs: q)."""

@@ -414,11 +414,41 @@ def _flat(statuses: list[Status], X: np.ndarray, stop: StopRules, fn: Function |
     if fn is None:
         rows = rows[:1] if len(rows) == 1 else []  # a callable: numeric, one start only
     out = list(statuses)
-    for i in rows:
+    screen = _gradient_curvature(fn, X[rows]) if fn is not None and rows else None
+    for k, i in enumerate(rows):
+        if screen is not None and screen[k] > 100 * stop.eps:
+            continue  # clearly curved: a minimum (or a saddle), not a plateau
+        if screen is not None and screen[k] < stop.eps / 100:
+            out[i] = Status.FLAT  # the gradient does not change around the point
+            continue
         L = curvature(fn, objective, X[i])
         if L is not None and L < stop.eps:
             out[i] = Status.FLAT
     return out
+
+
+def _gradient_curvature(fn: Function, X: np.ndarray) -> np.ndarray:
+    """For every row of ``X``, the largest |eigenvalue| of the Hessian by central
+    differences of the compiled gradient (``nan`` where not finite): 2d gradient
+    evaluations for all rows at once, against building the symbolic Hessian (seconds for a
+    long formula). Only a screen: :func:`_flat` asks the exact Hessian when it is near
+    ``eps``."""
+    n, d = X.shape
+    h = 1e-4 * np.maximum(1.0, np.abs(X))                      # (n, d)
+    steps = np.zeros((2, d, n, d))
+    for j in range(d):
+        steps[0, j, :, j] = h[:, j]
+        steps[1, j, :, j] = -h[:, j]
+    with np.errstate(all="ignore"):
+        _, g = fn.value_and_grad((X[None, None] + steps).reshape(-1, d))
+        g = np.asarray(g, dtype=float).reshape(2, d, n, d)
+        H = np.moveaxis((g[0] - g[1]) / (2 * h.T[:, :, None]), 0, 1)  # (n, d, d): H[:, j]
+        H = (H + np.swapaxes(H, 1, 2)) / 2
+        ok = np.isfinite(H).all(axis=(1, 2))
+        L = np.full(n, np.nan)
+        if ok.any():
+            L[ok] = np.abs(np.linalg.eigvalsh(H[ok])).max(axis=1)
+    return L
 
 
 def curvature(fn: Function | None, objective: Any, x: np.ndarray) -> float | None:

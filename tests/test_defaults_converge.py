@@ -152,3 +152,20 @@ def test_online_sgd_defaults_never_diverge_on_badly_scaled_features():
     A = np.column_stack([X, np.ones(len(X))])
     beta = np.linalg.lstsq(A, y, rcond=None)[0]
     assert abs(model.score(X, y) - _r2(y, A @ beta)) < 1e-3
+
+
+@pytest.mark.parametrize("batch_size", [None, 32, 1])
+def test_data_step_is_one_over_the_batch_smoothness_constant(batch_size):
+    # 1/L with L = (1 - 1/B)·λmax(AᵀA/n) + max‖a_i‖²/B for A = [X, 1], against numpy's
+    # eigenvalues of the Gram matrix built directly
+    from gdlab.data import ArrayStream
+    from gdlab.models.estimators import data_step
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 7)) * np.arange(1, 8) + 1
+    A = np.column_stack([X, np.ones(len(X))])
+    lam = np.linalg.eigvalsh(A.T @ A / len(X))[-1]
+    B = len(X) if batch_size is None else batch_size
+    L = (1 - 1 / B) * lam + (A * A).sum(axis=1).max() / B
+    stream = ArrayStream(X, rng.normal(size=5000), batch_size=batch_size)
+    assert data_step(stream, 1.0, batch_size) == pytest.approx(1 / L, rel=1e-12)

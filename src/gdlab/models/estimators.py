@@ -105,13 +105,17 @@ def data_step(stream: Any, curvature: float, batch_size: int | None) -> float:
     for X, _ in stream.iter_chunks():
         if scaler is not None:
             X = scaler.transform(X)
-        A = np.column_stack([np.asarray(X, dtype=np.float64), np.ones(len(X))])
-        norms = np.einsum("ij,ij->i", A, A)
+        X = np.asarray(X, dtype=np.float64)   # A = [X, 1], its blocks without the copy
+        norms = np.einsum("ij,ij->i", X, X) + 1.0
         r2 = max(r2, float(norms.max(initial=0.0)))
         trace += float(norms.sum())
         if gram is not None:
-            gram += A.T @ A
-        n += len(A)
+            sums = X.sum(axis=0)
+            gram[:-1, :-1] += X.T @ X
+            gram[:-1, -1] += sums
+            gram[-1, :-1] += sums
+            gram[-1, -1] += len(X)
+        n += len(X)
     if n == 0:
         return 0.1
     lam = float(np.linalg.eigvalsh(gram / n)[-1]) if gram is not None else trace / n
@@ -229,11 +233,10 @@ class _GDEstimator(BaseEstimator):
             # a rate, a schedule or options of one's own: the lecture's gradient descent
             return make_rule("sgd", lr=self.lr if self.lr is not None else
                              data_step(stream, self._curvature, stream.batch_size), **options)
-        lr = self.lr if self.lr is not None else \
-            data_step(stream, self._curvature, stream.batch_size)
-        if stream.batch_size is None and not partial:
-            return make_rule("lbfgs", lr=1.0 if self.lr is None else self.lr,
-                             line_search_fn="strong_wolfe", history_size=10, **options)
+        if stream.batch_size is None and not partial:  # its line search needs no step
+            return make_rule("lbfgs", lr=1.0, line_search_fn="strong_wolfe",
+                             history_size=10, **options)
+        lr = data_step(stream, self._curvature, stream.batch_size)  # a pass over the data
         if stream.batch_size is None:  # partial_fit on a full batch: one GD step per call
             return make_rule("sgd", lr=lr, **options)
         # averaged SGD with a constant step, averaging from the second epoch

@@ -236,7 +236,9 @@ class LBFGS(Rule):
         while trials:
             idx = np.fromiter(trials, dtype=np.int64, count=len(trials))
             steps = np.array([trials[i] for i in idx])
-            points = x[idx] + steps[:, None] * d[idx]
+            # in the parameters' dtype, as the point the step then moves to (float32
+            # weights: no float64 copy of the data for a trial)
+            points = (x[idx] + steps[:, None] * d[idx]).astype(x.dtype, copy=False)
             fv, gv = ctx.value_and_grad(points)
             fv = sign * np.asarray(fv, dtype=float).reshape(-1)
             gv = sign * np.asarray(gv, dtype=float)

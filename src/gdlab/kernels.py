@@ -214,3 +214,84 @@ def _build_pass():
         return S, s
 
     return linear_pass
+
+
+# ---------------------------------------------------------------------------------------
+# Adam in one pass (gdlab.optim.fused)
+# ---------------------------------------------------------------------------------------
+
+_adam = None
+
+
+def adam_kernel():
+    """The compiled one-pass Adam/AdamW step, or ``None`` without numba.
+
+    ``kernel(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2, bc2,
+    eps, nss, amsgrad)`` updates elements ``lo .. hi-1`` of the flat arrays ``p``
+    (parameters), ``m``, ``v`` (the moments) and, with ``amsgrad``, ``vmax``, from the
+    gradient ``g``, with the operations of :class:`gdlab.optim.rules.Adam` in their order,
+    element by element instead of array by array::
+
+        g ← g·sgn (−1: maximize);  g ← g + wd·p (l2);  p ← p·decay (AdamW; else decay = 1)
+        m ← m + (g − m)·w  (small: |w| < 0.5)  or  m ← g − (g − m)·omw     (torch's lerp)
+        v ← v·beta2 + (g·omb2)·g;  v̂ ← max(vmax, v) (amsgrad)
+        p ← p + (m·nss) / (sqrt(v̂)/bc2 + eps)
+
+    The scalars come in the arrays' dtype (the caller casts them as NumPy does a Python
+    float against a float32 array), and there is no fast-math: every operation rounds as
+    NumPy's does, so the result is the NumPy rule's to the bit. It releases the GIL (the
+    caller may run ranges on threads)."""
+    global _adam
+    if _adam is None:
+        if not numba_available():
+            return None
+        _adam = _build_adam()
+    return _adam
+
+
+def _build_adam():
+    import numba
+
+    # error_model="numpy": x/0 is inf as in NumPy, not a ZeroDivisionError test per element
+    # (which keeps LLVM from vectorizing); no fastmath, so nothing is reassociated or
+    # contracted into fused multiply-adds. The options are selects between values (exact:
+    # g·(−1) is −g, p·1 is p) rather than branches around loads and stores, so the loop
+    # vectorizes; amsgrad, which reads and writes one more array, has its own loop.
+    opts = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+    @numba.njit(**opts)
+    def moments(gi, pi, mi, vi, sgn, l2, wd, decay, small, w, omw, beta2, omb2):
+        gi = gi * sgn
+        gi = gi + wd * pi if l2 else gi
+        pi = pi * decay
+        d = gi - mi
+        mi = mi + d * w if small else gi - d * omw
+        vi = vi * beta2 + (gi * omb2) * gi
+        return pi, mi, vi
+
+    @numba.njit(**opts)
+    def adam_step(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2,
+                  bc2, eps, nss, amsgrad):
+        # views of the range, so the loops index from 0 (a loop from ``lo`` leaves numba's
+        # negative-index wraparound in the loop, which LLVM then does not vectorize)
+        p, g, m, v, vmax = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi]
+        if amsgrad:
+            for i in range(p.shape[0]):
+                pi, mi, vi = moments(g[i], p[i], m[i], v[i], sgn, l2, wd, decay, small, w,
+                                     omw, beta2, omb2)
+                m[i] = mi
+                v[i] = vi
+                vm = vmax[i]
+                vm = vm if (vm >= vi or vm != vm) else vi  # np.maximum: NaN wins
+                vmax[i] = vm
+                p[i] = pi + (mi * nss) / (math.sqrt(vm) / bc2 + eps)
+        else:
+            for i in range(p.shape[0]):
+                pi, mi, vi = moments(g[i], p[i], m[i], v[i], sgn, l2, wd, decay, small, w,
+                                     omw, beta2, omb2)
+                m[i] = mi
+                v[i] = vi
+                p[i] = pi + (mi * nss) / (math.sqrt(vi) / bc2 + eps)
+
+    return adam_step
+

@@ -1,6 +1,7 @@
 """The compiled fast paths of MLP training (numba, the extra ``fast``) against the NumPy code
 they replace: the fused Adam/AdamW step (gdlab.optim.fused) equal to the NumPy rule to the
-bit, and training with and without it.
+bit, the MLP's compiled elementwise passes (gdlab.kernels.mlp_kernels) equal to the NumPy
+loss and gradient to rounding and to finite differences, and training with and without them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pytest
 
 from gdlab import kernels
 from gdlab.data import ArrayStream
-from gdlab.errors import ParameterError
+from gdlab.errors import DataError, ParameterError
 from gdlab.models import MLPLoss
 from gdlab.optim.fused import FusedAdam, FusedAdamW, make_fused
 from gdlab.optim.rules import SGD, Adam, AdamW
@@ -41,6 +42,7 @@ def no_numba(monkeypatch):
     """As if numba were not installed: ``import numba`` fails, no kernel is built yet."""
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setattr(kernels, "_adam", None)
+    monkeypatch.setattr(kernels, "_mlp", None)
     assert not kernels.numba_available()
 
 
@@ -162,7 +164,7 @@ def test_make_fused_without_numba(no_numba):
     assert make_fused(Adam()) is None
     with pytest.raises(ParameterError, match=r"pip install 'gdlab\[fast\]'"):
         make_fused(AdamW(), required=True)
-    assert kernels.adam_kernel() is None
+    assert kernels.adam_kernel() is None and kernels.mlp_kernels() is None
     # a FusedAdam made elsewhere (e.g. unpickled) takes the NumPy step
     rule = Adam(lr=1e-2, amsgrad=True)
     fast = FusedAdam(lr=1e-2, amsgrad=True)
@@ -174,6 +176,133 @@ def test_make_fused_without_numba(no_numba):
         rule.step(p_ref, g, s_ref, 1e-2)
         fast.step(p, g, s, 1e-2)
     assert _same_bits(p, p_ref)
+
+
+# ---------------------------------------------------------------------------
+# the MLP's compiled passes
+# ---------------------------------------------------------------------------
+
+def _numpy_path(monkeypatch):
+    monkeypatch.setattr(kernels, "mlp_kernels", lambda: None)
+
+
+def _mlp_problem(task, targets, activation="relu", l2=0.05, dtype=np.float64, n=57, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = [6, 9, 7, 4] if task == "classification" else [6, 9, 7, 2]
+    obj = MLPLoss(sizes, activation=activation, task=task, l2=l2)
+    p = obj.init_params(rng, dtype=dtype)
+    p[obj.penalized.stop:] = rng.normal(scale=0.3, size=obj.n_params - obj.penalized.stop)
+    X = rng.standard_normal((n, 6)).astype(dtype)
+    if task == "regression":
+        y = rng.standard_normal((n, 2)).astype(dtype)
+    elif targets == "onehot":
+        y = np.eye(4)[rng.integers(0, 4, n)]
+    else:
+        y = rng.integers(0, 4, n)
+        y = {"int64": y, "int32": y.astype(np.int32), "uint8": y.astype(np.uint8),
+             "float": y.astype(dtype)}[targets]
+    return obj, p, X, y
+
+
+_CASES = [("classification", t) for t in ("int64", "int32", "uint8", "float", "onehot")] + [
+    ("regression", None)]
+
+
+@needs_numba
+@pytest.mark.parametrize("task,targets", _CASES)
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+def test_compiled_mlp_loss_and_gradient_equal_the_numpy_path(monkeypatch, task, targets,
+                                                             activation, l2):
+    obj, p, X, y = _mlp_problem(task, targets, activation, l2)
+    L, g = obj.value_and_grad(p, X, y)
+    V = obj.value(p, X, y)
+    P = obj.forward(p, X)
+    with monkeypatch.context() as m:
+        _numpy_path(m)
+        L_ref, g_ref = obj.value_and_grad(p, X, y)
+        V_ref = obj.value(p, X, y)
+        P_ref = obj.forward(p, X)
+    assert L == pytest.approx(L_ref, rel=1e-13)
+    assert V == pytest.approx(V_ref, rel=1e-13)
+    assert V == pytest.approx(L, rel=1e-13)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(P, P_ref, rtol=1e-12, atol=1e-15)
+
+
+@needs_numba
+@pytest.mark.parametrize("task,targets", [("classification", "int64"),
+                                          ("classification", "float"), ("regression", None)])
+def test_compiled_mlp_gradient_equals_finite_differences(task, targets):
+    obj, p, X, y = _mlp_problem(task, targets, "relu", l2=0.05, n=23, seed=2)
+    # keep the differences away from ReLU's kinks
+    a = X
+    for W, b in obj.layers(p)[:-1]:
+        z = a @ W + b
+        assert np.min(np.abs(z)) > 1e-5
+        a = np.maximum(z, 0)
+    L, g = obj.value_and_grad(p, X, y)
+    h = 1e-6
+    num = np.empty_like(p)
+    q = p.copy()
+    for i in range(p.size):
+        q[i] = p[i] + h
+        fp = obj.value(q, X, y)
+        q[i] = p[i] - h
+        fm = obj.value(q, X, y)
+        q[i] = p[i]
+        num[i] = (fp - fm) / (2 * h)
+    np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8)
+
+
+@needs_numba
+@pytest.mark.parametrize("task,targets", [("classification", "int64"), ("regression", None)])
+def test_compiled_mlp_in_float32_is_float32_and_close(monkeypatch, task, targets):
+    obj, p, X, y = _mlp_problem(task, targets, "relu", l2=0.05, dtype=np.float32, n=300)
+    L, g = obj.value_and_grad(p, X, y)
+    with monkeypatch.context() as m:
+        _numpy_path(m)
+        L_ref, g_ref = obj.value_and_grad(p, X, y)
+    assert g.dtype == np.float32
+    assert float(np.float32(L)) == L  # the loss in float32, as the NumPy path gives it
+    assert float(np.float32(obj.value(p, X, y))) == obj.value(p, X, y)
+    assert L == pytest.approx(L_ref, rel=1e-5)
+    np.testing.assert_allclose(g, g_ref, rtol=2e-4, atol=2e-6)
+
+
+@needs_numba
+@pytest.mark.parametrize("bad", [4, -1, 1.5, np.nan])
+def test_compiled_mlp_refuses_bad_labels_as_the_numpy_path(monkeypatch, bad):
+    obj, p, X, y = _mlp_problem("classification", "float")
+    y = y.copy()
+    y[11] = bad
+    if float(bad).is_integer():
+        y = y.astype(np.int64)
+    with pytest.raises(DataError) as got:
+        obj.value_and_grad(p, X, y)
+    with pytest.raises(DataError) as got_value:
+        obj.value(p, X, y)
+    with monkeypatch.context() as m:
+        _numpy_path(m)
+        with pytest.raises(DataError) as want:
+            obj.value_and_grad(p, X, y)
+    assert str(got.value) == str(want.value) == str(got_value.value)
+
+
+@needs_numba
+def test_compiled_mlp_propagates_nan_and_inf(monkeypatch):
+    obj, p, X, y = _mlp_problem("classification", "int64")
+    X = X.copy()
+    X[3, 2] = np.nan
+    L, g = obj.value_and_grad(p, X, y)
+    with monkeypatch.context() as m:
+        _numpy_path(m)
+        L_ref, g_ref = obj.value_and_grad(p, X, y)
+    assert np.isnan(L) and np.isnan(L_ref)
+    np.testing.assert_array_equal(np.isnan(g), np.isnan(g_ref))
+    q = p.copy()
+    q[0] = np.inf
+    assert not np.isfinite(obj.value_and_grad(q, X[:3], y[:3])[0])
 
 
 # ---------------------------------------------------------------------------
@@ -212,3 +341,16 @@ def test_training_with_a_momentum_schedule_gives_the_same_numbers(kernel_calls):
     slow = _train_mlp(np.float32, Adam(lr=1e-2), schedule=schedule, compiled=False)
     assert kernel_calls[0] > 0
     assert _same_bits(fast.params, slow.params)
+
+
+@needs_numba
+def test_training_without_numba_matches(monkeypatch):
+    fast = _train_mlp(np.float64, Adam(lr=1e-2))
+    monkeypatch.setitem(sys.modules, "numba", None)  # as if numba were not installed
+    monkeypatch.setattr(kernels, "_adam", None)
+    monkeypatch.setattr(kernels, "_mlp", None)
+    assert not kernels.numba_available() and kernels.mlp_kernels() is None
+    slow = _train_mlp(np.float64, Adam(lr=1e-2))
+    assert slow.n_steps == fast.n_steps
+    np.testing.assert_allclose(fast.params, slow.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fast.history["loss"], slow.history["loss"], rtol=1e-10)

@@ -30,6 +30,8 @@ Compilation happens once per dtype on first use and is cached on disk (``cache=T
 
 :func:`linear_pass` is the second kernel here: the full-batch loss and gradient of a
 one-target linear model in one pass over X (see :class:`gdlab.models.LinearLoss`).
+:func:`adam_kernel` is Adam's step in one pass (:mod:`gdlab.optim.fused`), and
+:func:`mlp_kernels` are the MLP's elementwise passes (:class:`gdlab.models.MLPLoss`).
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ Compilation happens once per dtype on first use and is cached on disk (``cache=T
 
 :func:`linear_pass` is the second kernel here: the full-batch loss and gradient of a
 one-target linear model in one pass over X (see :class:`gdlab.models.LinearLoss`).
+:func:`adam_kernel` is Adam's step in one pass (:mod:`gdlab.optim.fused`), and
+:func:`mlp_kernels` are the MLP's elementwise passes (:class:`gdlab.models.MLPLoss`).
 """
 
 from __future__ import annotations
@@ -214,3 +216,200 @@ def _build_pass():
         return S, s
 
     return linear_pass
+
+
+# ---------------------------------------------------------------------------------------
+# Adam in one pass (gdlab.optim.fused)
+# ---------------------------------------------------------------------------------------
+
+_adam = None
+
+
+def adam_kernel():
+    """The compiled one-pass Adam/AdamW step, or ``None`` without numba.
+
+    ``kernel(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2, bc2,
+    eps, nss, amsgrad)`` updates elements ``lo .. hi-1`` of the flat arrays ``p``
+    (parameters), ``m``, ``v`` (the moments) and, with ``amsgrad``, ``vmax``, from the
+    gradient ``g``, with the operations of :class:`gdlab.optim.rules.Adam` in their order,
+    element by element instead of array by array::
+
+        g ← g·sgn (−1: maximize);  g ← g + wd·p (l2);  p ← p·decay (AdamW; else decay = 1)
+        m ← m + (g − m)·w  (small: |w| < 0.5)  or  m ← g − (g − m)·omw     (torch's lerp)
+        v ← v·beta2 + (g·omb2)·g;  v̂ ← max(vmax, v) (amsgrad)
+        p ← p + (m·nss) / (sqrt(v̂)/bc2 + eps)
+
+    The scalars come in the arrays' dtype (the caller casts them as NumPy does a Python
+    float against a float32 array), and there is no fast-math: every operation rounds as
+    NumPy's does, so the result is the NumPy rule's to the bit. It releases the GIL (the
+    caller may run ranges on threads)."""
+    global _adam
+    if _adam is None:
+        if not numba_available():
+            return None
+        _adam = _build_adam()
+    return _adam
+
+
+def _build_adam():
+    import numba
+
+    # error_model="numpy": x/0 is inf as in NumPy, not a ZeroDivisionError test per element
+    # (which keeps LLVM from vectorizing); no fastmath, so nothing is reassociated or
+    # contracted into fused multiply-adds. The options are selects between values (exact:
+    # g·(−1) is −g, p·1 is p) rather than branches around loads and stores, so the loop
+    # vectorizes; amsgrad, which reads and writes one more array, has its own loop.
+    opts = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+    @numba.njit(**opts)
+    def moments(gi, pi, mi, vi, sgn, l2, wd, decay, small, w, omw, beta2, omb2):
+        gi = gi * sgn
+        gi = gi + wd * pi if l2 else gi
+        pi = pi * decay
+        d = gi - mi
+        mi = mi + d * w if small else gi - d * omw
+        vi = vi * beta2 + (gi * omb2) * gi
+        return pi, mi, vi
+
+    @numba.njit(**opts)
+    def adam_step(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2,
+                  bc2, eps, nss, amsgrad):
+        # views of the range, so the loops index from 0 (a loop from ``lo`` leaves numba's
+        # negative-index wraparound in the loop, which LLVM then does not vectorize)
+        p, g, m, v, vmax = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi]
+        if amsgrad:
+            for i in range(p.shape[0]):
+                pi, mi, vi = moments(g[i], p[i], m[i], v[i], sgn, l2, wd, decay, small, w,
+                                     omw, beta2, omb2)
+                m[i] = mi
+                v[i] = vi
+                vm = vmax[i]
+                vm = vm if (vm >= vi or vm != vm) else vi  # np.maximum: NaN wins
+                vmax[i] = vm
+                p[i] = pi + (mi * nss) / (math.sqrt(vm) / bc2 + eps)
+        else:
+            for i in range(p.shape[0]):
+                pi, mi, vi = moments(g[i], p[i], m[i], v[i], sgn, l2, wd, decay, small, w,
+                                     omw, beta2, omb2)
+                m[i] = mi
+                v[i] = vi
+                p[i] = pi + (mi * nss) / (math.sqrt(vi) / bc2 + eps)
+
+    return adam_step
+
+
+# ---------------------------------------------------------------------------------------
+# The MLP's elementwise passes (gdlab.models.mlp)
+# ---------------------------------------------------------------------------------------
+
+_mlp = None
+
+
+class MLPKernels:
+    """The compiled elementwise passes of :class:`gdlab.models.MLPLoss` (ReLU hidden
+    layers, softmax cross-entropy on integer labels, the L2 penalty): each one pass over
+    its arrays where NumPy makes several (see the functions of :func:`_build_mlp`)."""
+
+    def __init__(self, bias_relu, relu_backward, softmax_xent, penalty):
+        self.bias_relu = bias_relu
+        self.relu_backward = relu_backward
+        self.softmax_xent = softmax_xent
+        self.penalty = penalty
+
+
+def mlp_kernels() -> MLPKernels | None:
+    """The MLP's compiled passes (built on first use), or ``None`` without numba."""
+    global _mlp
+    if _mlp is None:
+        if not numba_available():
+            return None
+        _mlp = MLPKernels(*_build_mlp())
+    return _mlp
+
+
+def _build_mlp():  # noqa: C901 - the compiled passes' complexity is theirs (see there)
+    import numba
+    import numpy as np
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def bias_relu(Z, b):
+        """Z ← max(Z + b, 0) in place (NaN stays NaN, as np.maximum)."""
+        n, k = Z.shape
+        for i in range(n):
+            for j in range(k):
+                s = Z[i, j] + b[j]
+                Z[i, j] = 0 if s <= 0 else s
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def relu_backward(D, A, gb):
+        """D ← D ⊙ [A > 0] in place (a product, so NaN·0 stays NaN as with NumPy's mask),
+        and gb ← Σᵢ D_i, the layer's bias gradient (summed in float64)."""
+        n, k = D.shape
+        acc = np.zeros(k)
+        for i in range(n):
+            for j in range(k):
+                d = D[i, j] * (1 if A[i, j] > 0 else 0)
+                D[i, j] = d
+                acc[j] += d
+        for j in range(k):
+            gb[j] = acc[j]
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def softmax_xent(Z, b, y, gb):  # noqa: C901 - compiled inner loop
+        """Logits Z + b (n, K) → δ = (softmax − onehot(y))/n in place and gb ← Σᵢ δ_i.
+        ``y`` holds the labels as integers or as whole floats. Returns (the mean
+        cross-entropy, −1), or (NaN, i) for the first row i whose label is not one of
+        0..K−1 (Z is then partly overwritten). Exponentials in Z's dtype,
+        sums and the probabilities in float64."""
+        n, k = Z.shape
+        acc = np.zeros(k)
+        inv_n = 1.0 / n
+        total = 0.0
+        for i in range(n):
+            yf = y[i]
+            if not (yf >= 0 and yf < k):  # (NaN too)
+                return math.nan, i
+            yi = int(yf)
+            if yi != yf:  # a float label that is not a whole number
+                return math.nan, i
+            mx = Z[i, 0] + b[0]
+            for j in range(k):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                if z > mx or z != z:
+                    mx = z
+                if mx != mx:
+                    break
+            zy = Z[i, yi] - mx
+            s = 0.0
+            for j in range(k):
+                e = math.exp(Z[i, j] - mx)
+                Z[i, j] = e
+                s += e
+            total += math.log(s) - zy
+            inv_s = 1.0 / s
+            for j in range(k):
+                q = Z[i, j] * inv_s
+                if j == yi:
+                    q -= 1.0
+                q *= inv_n
+                Z[i, j] = q
+                acc[j] += q
+        for j in range(k):
+            gb[j] = acc[j]
+        return total * inv_n, -1
+
+    # reassoc: the float64 sum of squares in several partial sums (vectorized); G's update
+    # is one multiply and one add per element, which nothing reorders
+    @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+    def penalty(W, G, l2):
+        """G ← G + l2·W in place (l2 in W's dtype, as NumPy's ``g += l2 * w``); returns Σ W²
+        in float64."""
+        s = 0.0
+        for i in range(W.shape[0]):
+            w = W[i]
+            s += float(w) * float(w)
+            G[i] = G[i] + l2 * w
+        return s
+
+    return bias_relu, relu_backward, softmax_xent, penalty

@@ -31,6 +31,7 @@ import numpy as np
 from . import checks, kernels, persist
 from .errors import ModelFileError, ParameterError
 from .loop import LoopState, StepInfo, StopRules, descend
+from .optim.fused import make_fused
 from .optim.online import make_sweep
 from .optim.schedules import Schedule
 from .result import History, Status
@@ -437,7 +438,9 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     ``compiled``: online SGD (batch size 1, plain SGD, linear or logistic model) runs in the
     compiled sweep of :mod:`gdlab.models.online` when numba is installed and no
     ``callbacks`` are given (``None``, the default); ``True`` requires it, ``False`` always
-    takes the Python loop. Both give the same weights to rounding.
+    takes the Python loop. Both give the same weights to rounding. Adam and AdamW step in
+    one compiled pass (:func:`gdlab.optim.fused.make_fused`, the same numbers to the bit)
+    when numba is installed, unless ``compiled=False``.
 
     ``average``: return the rule's averaged iterate (``rule.averaged(state)``, e.g.
     :class:`~gdlab.optim.rules.ASGD`'s Polyak–Ruppert average) instead of the last one; the
@@ -485,7 +488,8 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     history = History(limit=10_000, record_x=False)
     stop = StopRules(eps=eps, max_iter=None, time_limit=time_limit)
     try:
-        out = descend(ModelObjective(objective), x, sweep or rule, schedule=schedule, stop=stop,
+        stepper = sweep or (None if compiled is False else make_fused(rule)) or rule
+        out = descend(ModelObjective(objective), x, stepper, schedule=schedule, stop=stop,
                       batches=batches, callbacks=(cb, *callbacks), history=history,
                       state=state)
         status = out.status[0]

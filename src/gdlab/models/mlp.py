@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gdlab import checks
-from gdlab.errors import ParameterError
+from gdlab import checks, kernels
+from gdlab.errors import DataError, ParameterError
 
 from .activations import _ACTIVATION_ALIASES, ACTIVATIONS
 from .loss import (
@@ -185,20 +185,29 @@ class MLPLoss(ModelLoss):
             acts = [np.empty((n, s), dtype=dtype) for s in self.layer_sizes[1:]]
             deltas = [np.empty((n, s), dtype=dtype) for s in self.layer_sizes[1:-1]]
             ones = np.ones(n, dtype=dtype)  # bias gradients: ones @ delta (see below)
-            ws = cache[key] = (acts, deltas, ones)
+            gb = np.empty(self.n_outputs, dtype=dtype)  # the compiled loss's bias gradient
+            ws = cache[key] = (acts, deltas, ones, gb)
         return ws
 
     # -- forward / backward -----------------------------------------------------
-    def _forward_into(self, layers, X, acts):
-        """Fill acts[l] with a_{l+1}; the last entry holds the raw output z_L."""
+    def _forward_into(self, layers, X, acts, kern=None, last_bias=True):
+        """Fill acts[l] with a_{l+1}; the last entry holds the raw output z_L (without b_L
+        when not ``last_bias``: the compiled loss adds it). With the compiled passes
+        ``kern``, a ReLU layer's bias and activation are one pass."""
         a = X
         last = self.n_layers - 1
         act = self._act.inplace
+        relu = kern is not None and self.activation == "relu"
         for layer, (W, b) in enumerate(layers):
             z = np.matmul(a, W, out=acts[layer])
-            z += b
             if layer < last:
-                act(z)
+                if relu:
+                    kern.bias_relu(z, b)
+                else:
+                    z += b
+                    act(z)
+            elif last_bias:
+                z += b
             a = z
         return acts
 
@@ -207,12 +216,36 @@ class MLPLoss(ModelLoss):
             return _as_class_targets(y, n, self.n_outputs, dtype)
         return "real", _as_real_targets(y, n, self.n_outputs, dtype)
 
+    def _labels(self, y, n):
+        """Class labels for the compiled loss (intp, or the float labels as they are), or
+        ``None`` for other targets (one-hot rows, regression). The kernel checks that each
+        is one of 0..K−1 and reports the first that is not."""
+        if self.task != "classification" or not isinstance(y, np.ndarray) or y.ndim != 1 \
+                or y.shape[0] != n or y.dtype.kind not in "iuf":
+            return None
+        if y.dtype.kind == "f":
+            return y if y.dtype in (np.float32, np.float64) else None
+        return y if y.dtype == np.intp else y.astype(np.intp)
+
+    def _compiled_loss(self, kern, out, b, labels, y, gb):
+        """The compiled softmax cross-entropy on logits ``out`` + ``b`` (δ in place, ``gb``
+        its bias gradient); a label out of range raises the loss's own error."""
+        L, bad = kern.softmax_xent(out, b, labels, gb)
+        if bad >= 0:
+            _as_class_targets(y, out.shape[0], self.n_outputs, out.dtype)  # raises
+            raise DataError(f"class label {labels[bad]} at position {bad} is not one of "
+                            f"0..{self.n_outputs - 1}")
+        return L
+
     def _value_and_grad(self, p, X, y, g):
+        kern = kernels.mlp_kernels()
+        if kern is not None:
+            return self._value_and_grad_compiled(kern, p, X, y, g)
         n = X.shape[0]
         kind, Y = self._targets(y, n, p.dtype)
         layers = self._layers(p)
         glayers = self._layers(g)
-        acts, dbufs, ones = self._workspace(n, p.dtype)
+        acts, dbufs, ones, _ = self._workspace(n, p.dtype)
         self._forward_into(layers, X, acts)
         out = acts[-1]
         if kind == "real":
@@ -237,25 +270,86 @@ class MLPLoss(ModelLoss):
                 delta = d_prev
         return self._penalized(p, g, L)
 
+    def _value_and_grad_compiled(self, kern, p, X, y, g):  # noqa: C901 - one pass, spelled out
+        """:meth:`_value_and_grad` with the compiled elementwise passes of
+        :func:`gdlab.kernels.mlp_kernels` around the same BLAS products: bias + ReLU in one
+        pass; the softmax, the loss, δ_L and ∇b_L in one pass over the logits; δ ⊙ [a > 0]
+        and that layer's ∇b in one pass; the L2 penalty and its gradient in one pass over
+        each weight matrix, right after its gradient product (while it is in cache)."""
+        n = X.shape[0]
+        labels = self._labels(y, n)
+        layers = self._layers(p)
+        glayers = self._layers(g)
+        acts, dbufs, ones, _ = self._workspace(n, p.dtype)
+        self._forward_into(layers, X, acts, kern, last_bias=labels is None)
+        out = acts[-1]
+        if labels is not None:
+            L = self._compiled_loss(kern, out, layers[-1][1], labels, y, glayers[-1][1])
+        else:
+            kind, Y = self._targets(y, n, p.dtype)
+            if kind == "real":
+                out -= Y
+                flat = out.reshape(-1)
+                L = np.dot(flat, flat) / (2 * n)
+                out *= 1 / n
+            else:
+                L = _softmax_xent_inplace(out, kind, Y, n)
+            np.matmul(ones, out, out=glayers[-1][1])
+        delta = out
+        relu = self.activation == "relu"
+        backward = self._act.backward
+        l2 = p.dtype.type(self.l2)
+        pen = 0.0
+        for layer in range(self.n_layers - 1, -1, -1):
+            gW = glayers[layer][0]
+            a_prev = X if layer == 0 else acts[layer - 1]
+            np.matmul(a_prev.T, delta, out=gW)
+            if self.l2:
+                off, shape = self._w_slices[layer]
+                size = shape[0] * shape[1]
+                pen += kern.penalty(p[off:off + size], g[off:off + size], l2)
+            if layer > 0:
+                W = layers[layer][0]
+                d_prev = np.matmul(delta, W.T, out=dbufs[layer - 1])
+                gb_prev = glayers[layer - 1][1]
+                if relu:
+                    kern.relu_backward(d_prev, a_prev, gb_prev)
+                else:
+                    backward(d_prev, a_prev)
+                    np.matmul(ones, d_prev, out=gb_prev)
+                delta = d_prev
+        # the loss in the parameters' dtype, as the NumPy path gives it (float32 stays float32)
+        return p.dtype.type(L + 0.5 * self.l2 * pen if self.l2 else L)
+
     def _value(self, p, X, y):
         n = X.shape[0]
-        kind, Y = self._targets(y, n, p.dtype)
-        acts, _, _ = self._workspace(n, p.dtype)
-        out = self._forward_into(self._layers(p), X, acts)[-1]
-        if kind == "real":
-            out -= Y
-            flat = out.reshape(-1)
-            L = np.dot(flat, flat) / (2 * n)
+        kern = kernels.mlp_kernels()
+        labels = None if kern is None else self._labels(y, n)
+        acts, _, _, gb = self._workspace(n, p.dtype)
+        layers = self._layers(p)
+        out = self._forward_into(layers, X, acts, kern, last_bias=labels is None)[-1]
+        if labels is not None:
+            L = self._compiled_loss(kern, out, layers[-1][1], labels, y, gb)
         else:
-            L = _softmax_xent_value(out, kind, Y, n)
+            kind, Y = self._targets(y, n, p.dtype)
+            if kind == "real":
+                out -= Y
+                flat = out.reshape(-1)
+                L = np.dot(flat, flat) / (2 * n)
+            else:
+                L = _softmax_xent_value(out, kind, Y, n)
         if self.l2:
-            L = L + self._penalty(p)
-        return L
+            if kern is None:
+                L = L + self._penalty(p)
+            else:  # Σw² in float64, as the compiled gradient pass sums it
+                w = p[self.penalized]
+                L = L + 0.5 * self.l2 * float(np.einsum("i,i->", w, w, dtype=np.float64))
+        return p.dtype.type(L)
 
     def _raw_output(self, p, X):
         n = X.shape[0]
         acts = [np.empty((n, s), dtype=p.dtype) for s in self.layer_sizes[1:]]
-        return self._forward_into(self._layers(p), X, acts)[-1]
+        return self._forward_into(self._layers(p), X, acts, kernels.mlp_kernels())[-1]
 
     def _predict_raw(self, p, X):
         out = self._raw_output(p, X)

@@ -93,6 +93,8 @@ def _y_like_chunks(y: Any, rows: tuple, known: bool, n: int) -> list:
         if not known:
             raise DataError("X has row chunks of unknown size; give y as a dask array "
                             "with the same chunks (or call X.compute_chunk_sizes())")
+        if len(y) != sum(rows):
+            raise DataError(f"X has {int(sum(rows)):,} rows but y has {len(y):,}")
         y = da.from_array(y, chunks=(rows,) + y.shape[1:])
     elif known and not any(math.isnan(c) for c in y.chunks[0]):
         if y.shape[0] != sum(rows):

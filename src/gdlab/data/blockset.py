@@ -189,10 +189,10 @@ class BlockSet:
         groups = self._groups(futures)
         tasks = []
         for worker, idx in groups.items():
+            where = {} if worker is None else {"workers": [worker], "allow_other_workers": True}
             tasks.append(self.client.submit(
                 B.run_group, [futures[i] for i in idx], idx, self.sizes[idx].tolist(),
-                self.scaler, fn, args, workers=None if worker is None else [worker],
-                allow_other_workers=True, pure=False))
+                self.scaler, fn, args, pure=False, **where))
         out: list = [None] * len(futures)
         for idx, results in zip(groups.values(), gather(self.client, tasks)):
             for i, r in zip(idx, results):

@@ -70,11 +70,12 @@ def _available_memory() -> int:
 
 def connect(scheduler: str | None = None, n_workers: int | None = None, *,
             processes: bool | None = None, threads_per_worker: int | None = None,
-            data_bytes: int | None = None, timeout: float = CONNECT_TIMEOUT) -> Cluster:
+            data_bytes: int | None = None, timeout: float | None = None) -> Cluster:
     """A :class:`Cluster`: a client of the scheduler at ``scheduler`` (``tcp://host:port``),
     or an embedded :class:`distributed.LocalCluster` of ``n_workers`` worker processes
     (``None``: see :func:`embedded_workers`, from ``data_bytes``). A scheduler that cannot
-    be reached within ``timeout`` seconds is a :class:`ClusterError` naming it."""
+    be reached within ``timeout`` seconds (default :data:`CONNECT_TIMEOUT`) is a
+    :class:`ClusterError` naming it."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -82,12 +83,13 @@ def connect(scheduler: str | None = None, n_workers: int | None = None, *,
             from None
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout=f"{timeout}s")
+            wait = CONNECT_TIMEOUT if timeout is None else timeout
+            client = Client(scheduler, timeout=f"{wait}s")
         except (OSError, TimeoutError, ValueError) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: "
                                f"{reason}") from None
-        return Cluster(client, None, f"the Dask scheduler at {scheduler}")
+        return Cluster(client, None, f"the Dask cluster at {scheduler}")
     if n_workers is None:
         n_workers, auto = embedded_workers(data_bytes)
         processes = auto if processes is None else processes
@@ -96,9 +98,8 @@ def connect(scheduler: str | None = None, n_workers: int | None = None, *,
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads,
                            processes=processes, dashboard_address=None,
                            silence_logs=logging.ERROR)
-    kind = "worker processes" if processes else "threads"
+    where = f"{n_workers} worker processes" if processes else \
+        f"{n_workers} worker{'s' if n_workers > 1 else ''} in this process"
     return Cluster(Client(cluster), cluster,
-                   f"an embedded Dask cluster ({n_workers} x {threads} {kind})"
-                   if processes else f"an embedded Dask cluster ({threads} {kind})")
-
-
+                   f"an embedded Dask cluster ({where}, {threads} thread"
+                   f"{'s' if threads > 1 else ''} each)")

@@ -345,8 +345,9 @@ def _client(client: Any) -> Any:
 
 
 def file_paths(source: Any) -> list[str]:
-    """The files of ``source`` (a glob, a folder, a path or a list of them), sorted; all
-    Parquet (.parquet, .pq) or all CSV (.csv, .tsv, .txt)."""
+    """The files of ``source`` (a glob, a folder, a path or a list of them), as absolute
+    paths (the workers' working folder is not the client's), sorted; all Parquet (.parquet,
+    .pq) or all CSV (.csv, .tsv, .txt)."""
     items = [source] if isinstance(source, (str, os.PathLike)) else list(source)
     paths: list[str] = []
     for item in items:
@@ -358,7 +359,7 @@ def file_paths(source: Any) -> list[str]:
             paths += [p for p in _glob.glob(text) if os.path.isfile(p)]
         else:
             paths.append(text)
-    paths = sorted(set(paths))
+    paths = sorted({os.path.abspath(p) for p in paths})
     if not paths:
         raise DataError(f"no files match {source!r}")
     kinds = {_kind(p) for p in paths}

@@ -468,6 +468,10 @@ def _score_part(X: np.ndarray, y: np.ndarray, i: int, est: Any) -> tuple:
     """One block's share of a score: right answers, or the per-target squared errors and
     the targets' column statistics."""
     from ..data.standardize import RunningStats
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None:  # fitted on a dataframe: predict on one (no warning about names)
+        import pandas as pd
+        X = pd.DataFrame(X, columns=names)
     pred = est.predict(X)
     if est._is_classifier:
         return int(np.sum(pred == y)), len(y)

@@ -13,7 +13,7 @@ def dask_client():
     """A client of a session-wide in-process LocalCluster (processes=False, 2 threads)."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     client = distributed.Client(cluster)
     try:
         yield client

@@ -358,6 +358,22 @@ class _Bar:
         pass
 
 
+def test_cli_cluster_failure_mid_run_exits_1(capsys, monkeypatch):
+    """A cluster that fails during the fit (a worker kept dying): one line, exit code 1."""
+    from gdlab.data.blockset import ClusterError
+    from gdlab.models import fitting
+
+    def failing(*args, **kw):
+        raise ClusterError("the Dask worker tcp://10.0.0.7:40001 died while running a "
+                           "gdlab task")
+
+    monkeypatch.setattr(fitting, "fit_data", failing)
+    code = cli.main(["fit", "data/*.parquet", "--target", "y", "--dask", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and err == ["gdlab: error: the Dask worker tcp://10.0.0.7:40001 died "
+                                 "while running a gdlab task"]
+
+
 def test_progress_bar_and_epoch_log(dask_client, monkeypatch):
     """The same bar (one tick per epoch, loss and samples/s) and epoch log as in memory."""
     import tqdm.auto

@@ -60,7 +60,8 @@ def processes():
     once after its worker dies."""
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address="127.0.0.1:0",
+                                           silence_logs=logging.ERROR)
     client = distributed.Client(cluster)
     try:
         yield client
@@ -123,8 +124,9 @@ def test_a_worker_that_always_dies_is_named(processes):
     X, y = _data(2, 400)
     Xd = da.from_array(X, chunks=(200, D)).map_blocks(die, dtype=X.dtype)
     with pytest.raises(ClusterError, match=r"the Dask worker tcp://[\d.]+:\d+ died while "
-                                           r"running a gdlab task"):
+                                           r"running a gdlab task") as info:
         DaskStream.from_dask(Xd, y, client=processes)
+    assert info.value.run_failed  # the CLI's exit code 1
     processes.wait_for_workers(2, timeout=60)  # the nannies bring the workers back
 
 

@@ -900,7 +900,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("GDLAB_DEBUG"):
             raise
         print(_one_line(f"gdlab: error: {_describe(e)}"), file=sys.stderr)
-        return EXIT_BAD_INPUT
+        # a Dask cluster that failed during the run (a worker kept dying): the run failed
+        return EXIT_FAILED if getattr(e, "run_failed", False) else EXIT_BAD_INPUT
 
 
 def _describe(e: BaseException) -> str:

@@ -24,7 +24,13 @@ NO_WORKERS_TIMEOUT = 60.0
 
 class ClusterError(GdlabError):
     """The Dask cluster could not finish a computation: a worker died each time it ran a
-    task, the scheduler went away, or no worker was left."""
+    task, the scheduler went away, or no worker was left. ``run_failed``: the run failed
+    on the way (the CLI's exit code 1), not its input (a scheduler that cannot be reached:
+    ``False``, exit code 2)."""
+
+    def __init__(self, message: str, *, run_failed: bool = True):
+        super().__init__(message)
+        self.run_failed = run_failed
 
 
 # --- waiting for the cluster ----------------------------------------------------------------

@@ -88,7 +88,7 @@ def connect(scheduler: str | None = None, n_workers: int | None = None, *,
         except (OSError, TimeoutError, ValueError) as exc:
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: "
-                               f"{reason}") from None
+                               f"{reason}", run_failed=False) from None
         return Cluster(client, None, f"the Dask cluster at {scheduler}")
     if n_workers is None:
         n_workers, auto = embedded_workers(data_bytes)
@@ -96,7 +96,7 @@ def connect(scheduler: str | None = None, n_workers: int | None = None, *,
     processes = True if processes is None else processes
     threads = threads_per_worker or (1 if processes else max(1, os.cpu_count() or 1))
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads,
-                           processes=processes, dashboard_address=None,
+                           processes=processes, dashboard_address="127.0.0.1:0",
                            silence_logs=logging.ERROR)
     where = f"{n_workers} worker processes" if processes else \
         f"{n_workers} worker{'s' if n_workers > 1 else ''} in this process"

@@ -12,7 +12,7 @@ checkpoints and the batch order rules work on it unchanged:
 
 * **full batch** (``batch_size=None``): an epoch is one piece, the blocks themselves (a
   :class:`BlockSet`, standardized once on the workers); the loss and gradient are summed
-  over the blocks where they are (:class:`gdlab.distributed.DistributedLoss`), so only
+  over the blocks where they are (:class:`gdlab.models.distributed.DistributedLoss`), so only
   parameters and per-block sums cross the network;
 * **mini-batches**: the blocks are the chunks of :mod:`gdlab.data._order`: each epoch
   shuffles the blocks by ``(seed, epoch)``, groups them in buffers of ``buffer_chunks``
@@ -179,7 +179,7 @@ class DaskStream(BatchStream):
                 sizes: Iterator[int] | None = None) -> Iterator[Any]:
         """The batches of ``epoch`` as :meth:`BatchStream.batches` defines them. Full batch:
         one piece, ``(BlockSet, None)``: the blocks standardized on the workers (made
-        once), evaluated where they are by :class:`gdlab.distributed.DistributedLoss`.
+        once), evaluated where they are by :class:`gdlab.models.distributed.DistributedLoss`.
         Mini-batches: numpy batches on the client, the next buffers fetched ahead."""
         epoch = _order.check_int(epoch, "epoch", 0)
         start = _order.check_int(start, "start", 0)
@@ -224,7 +224,7 @@ class DaskStream(BatchStream):
     def iter_chunks(self) -> Iterator[Any]:
         """The raw rows, as one piece: ``(BlockSet, None)``. The blocks stay on the
         workers: a :class:`BlockStandardizer` scales them there, and
-        :class:`gdlab.distributed.DistributedLoss` evaluates a loss on them there
+        :class:`gdlab.models.distributed.DistributedLoss` evaluates a loss on them there
         (gdlab's passes over all rows, such as :func:`gdlab.train.full_loss`). Use
         :meth:`read_chunk` to fetch one block as numpy arrays."""
         yield self.blocks, None
@@ -340,7 +340,7 @@ def _client(client: Any) -> Any:
                              "'gdlab[dask]'") from None
     except ValueError:
         raise ParameterError("no Dask client: start one (distributed.Client(...), or "
-                             "gdlab.distributed.connect()) before fitting on Dask data") \
+                             "gdlab.data.dask_cluster.connect()) before fitting on Dask data") \
             from None
 
 

@@ -135,7 +135,7 @@ def _gram_pass(stream: Any, d: int) -> tuple[np.ndarray | None, float, float, in
 
 def _blockwise(method: Callable) -> Callable:
     """Dask input for a prediction method: a dask array or dataframe ``X`` gives a dask
-    array computed block by block on the workers (:func:`gdlab.distributed.predict_blocks`);
+    array computed block by block on the workers (:func:`gdlab.models.distributed.predict_blocks`);
     anything else goes to the method as it is."""
     @functools.wraps(method)
     def wrapper(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:

@@ -172,15 +172,20 @@ class BlockSet:
                         target_name=self.target_name, dtype=self.dtype, labels=self.labels,
                         n_targets=self.n_targets, scaler=plain, base=self._base or self)
 
-    def derive(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> "BlockSet":
+    def derive(self, fn: Callable[..., Any], *args: Any, release: bool = False,
+               **kw: Any) -> "BlockSet":
         """New blocks ``fn(block, *args)`` made on the workers (sizes read back), with a
-        recipe that makes them again from these blocks."""
+        recipe that makes them again from these blocks. ``release``: release these blocks
+        (:meth:`release`) once the new ones are asked for, so each worker drops a block as
+        soon as its new block exists (the scheduler keeps how to make it again)."""
         client = self.client
 
         def recipe() -> list:
             return [client.submit(fn, f, *args, pure=False) for f in self.futures]
 
         futures = recipe()
+        if release:
+            self.release()
         sizes = gather(client, [client.submit(B.n_rows, f, pure=False) for f in futures])
         return BlockSet(client, futures, sizes, feature_names=self.feature_names,
                         target_name=self.target_name, dtype=self.dtype,

@@ -210,15 +210,15 @@ class DaskStream(BatchStream):
 
     def full_blocks(self) -> BlockSet:
         """The blocks of a full-batch step: standardized once on the workers by this
-        stream's standardizer (then the raw blocks are released; a pass that needs them
-        later makes them again from the source), or the raw blocks without one."""
+        stream's standardizer (each raw block is dropped as soon as its scaled copy
+        exists, so a worker holds about one copy of its rows; a pass that needs the raw
+        blocks later makes them again from the source), or the raw blocks without one."""
         sc = self.standardizer
         if sc is None:
             return self.blocks
         if self._scaled is None or self._scaled_for is not sc:
-            self._scaled = self.blocks.derive(B.scale_block, _plain(sc))
+            self._scaled = self.blocks.derive(B.scale_block, _plain(sc), release=True)
             self._scaled_for = sc
-            self.blocks.release()
         return self._scaled
 
     def iter_chunks(self) -> Iterator[Any]:

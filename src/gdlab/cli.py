@@ -236,9 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("fit", help="train a model on data",
                        description="Train a model on DATA: a .csv or .parquet file (with "
                        "--target), an IDX pair 'images.idx,labels.idx', or a bundled dataset "
-                       "(digits, iris, diabetes, breast_cancer). Prints the scores, the "
-                       "coefficients of linear models and, for linear regression, the gap to "
-                       "the least-squares solution.")
+                       "(digits, iris, diabetes, breast_cancer); or, on a Dask cluster, a "
+                       "glob or folder of Parquet or CSV files ('data/*.parquet', quoted), "
+                       "read by the workers. Prints the scores, the coefficients of linear "
+                       "models and, for linear regression, the gap to the least-squares "
+                       "solution.")
     f.add_argument("data", metavar="DATA")
     f.add_argument("--target", metavar="COL", help="target column of a CSV/Parquet file "
                    "(numbers, or text class labels such as cat/dog)")
@@ -285,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     f.add_argument("--plot", metavar="FILE.png", help="draw the loss curve")
+    f.add_argument("--dask", nargs="?", type=_positive_int, const=0, metavar="N",
+                   help="train on an embedded Dask cluster of N worker processes, which read "
+                   "the files; without N (and for a glob without --dask): one worker process "
+                   "per core (at most 8) when the files take more than a quarter of the "
+                   "available memory, else one worker in this process. Full batch by "
+                   "default: only parameters and gradient sums cross between processes")
+    f.add_argument("--scheduler", metavar="ADDRESS", help="train on the running Dask cluster "
+                   "whose scheduler is at ADDRESS (tcp://host:8786); its workers read the "
+                   "files at the same paths")
 
     pr = sub.add_parser("predict", help="predict with a saved model")
     pr.add_argument("model", metavar="MODEL")
@@ -682,7 +693,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
             hidden_layer_sizes=a.hidden, activation=a.activation,
             optimizer_options={"momentum": a.momentum} if a.momentum is not None else None,
             early_stopping=True if a.val_fraction else None,
-            validation_fraction=a.val_fraction or None)
+            validation_fraction=a.val_fraction or None, dask=a.dask, scheduler=a.scheduler)
         if a.out:
             from .models.io import save_model
             save_model(est, a.out, extra={"data": a.data, "target": summary["target"],
@@ -709,8 +720,7 @@ _COEF_COLUMNS = 12
 def _print_fit(a: argparse.Namespace, s: dict[str, Any]) -> None:
     target = s["target"]
     print(f"{s['model']} on {a.data}: {s['n_samples']} rows, {s['n_features']} features"
-          f"{f', target {target!r}' if target else ''}"
-          f"{' (streamed from the file)' if s['streamed'] else ''}")
+          f"{f', target {target!r}' if target else ''}{_where(s)}")
     if s["n_test"]:
         how = "by a hash of the row number" if s["streamed"] else "at random"
         print(f"split: {s['n_train']} rows to train, {s['n_test']} to test ({how}, "
@@ -746,6 +756,13 @@ def _print_fit(a: argparse.Namespace, s: dict[str, Any]) -> None:
             reason = f"not converged after {epochs} epochs: {reason}"
         reason += f"; more with --epochs {2 * max(epochs, 1)}"
     print(f"{reason} ({s['seconds']:.2f} s)")
+
+
+def _where(s: dict[str, Any]) -> str:
+    """Where the data was read: a Dask cluster, a file streamed, or memory."""
+    if "dask" in s:
+        return f" (on {s['dask']['cluster']}: {s['dask']['blocks']} blocks)"
+    return " (streamed from the file)" if s["streamed"] else ""
 
 
 def _coef_lines(s: dict[str, Any]) -> list[str]:
@@ -883,7 +900,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("GDLAB_DEBUG"):
             raise
         print(_one_line(f"gdlab: error: {_describe(e)}"), file=sys.stderr)
-        return EXIT_BAD_INPUT
+        # a Dask cluster that failed during the run (a worker kept dying): the run failed
+        return EXIT_FAILED if getattr(e, "run_failed", False) else EXIT_BAD_INPUT
 
 
 def _describe(e: BaseException) -> str:

@@ -10,11 +10,13 @@ order that depends only on (seed, epoch) and the order parameters
 in-memory arrays and files holding the same rows; see :mod:`gdlab.data._order`.
 
 pyarrow and scikit-learn are imported only when a file stream or a bundled
-dataset is used, so ``import gdlab.data`` stays fast.
+dataset is used (dask and distributed only when a :class:`DaskStream` is made), so
+``import gdlab.data`` stays fast.
 """
 
 from ._split import RowSplit
 from .csv_stream import CSVStream
+from .dask_stream import DaskStream
 from .datasets import (
                        LECTURE_COEF,
                        LECTURE_INTERCEPT,
@@ -31,7 +33,7 @@ from .standardize import ConstantColumnWarning, RunningStats, Standardizer
 from .stream import ArrayStream, BatchStream, RowSubset
 
 __all__ = [
-    "BatchStream", "ArrayStream", "CSVStream", "ParquetStream", "open_stream",
+    "BatchStream", "ArrayStream", "CSVStream", "ParquetStream", "DaskStream", "open_stream",
     "RowSplit", "RowSubset", "CrossMoments",
     "Standardizer", "RunningStats", "ConstantColumnWarning",
     "read_idx", "write_idx", "load_idx_pair", "load_dataset",

@@ -141,3 +141,23 @@ def _solve_spd(A: np.ndarray, b: np.ndarray) -> np.ndarray:
             w = solve_triangular(L, b, lower=True)
             return solve_triangular(L.T, w, lower=False)
     return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+def gram_block(X: np.ndarray, with_gram: bool = True
+               ) -> tuple[np.ndarray | None, float, float, int]:
+    """``(AᵀA, max ‖aᵢ‖², Σ‖aᵢ‖², n)`` of one block for ``A = [X, 1]`` in float64, built
+    from X's blocks (no copy of A): the share of one block in the estimators' data step
+    (:func:`gdlab.models.estimators.data_step`), on one machine or on a Dask worker."""
+    X = np.asarray(X, dtype=np.float64)
+    norms = np.einsum("ij,ij->i", X, X) + 1.0
+    G = None
+    if with_gram:
+        d = X.shape[1] + 1
+        G = np.empty((d, d))
+        sums = X.sum(axis=0)
+        G[:-1, :-1] = X.T @ X
+        G[:-1, -1] = sums
+        G[-1, :-1] = sums
+        G[-1, -1] = len(X)
+    return G, float(norms.max(initial=0.0)), float(norms.sum()), len(X)
+

@@ -54,9 +54,10 @@ scikit-learn's ``ConvergenceWarning``.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -65,6 +66,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import checks
+from ..data.dask_stream import DaskStream, is_dask_collection
+from ..data.moments import gram_block
 from ..data.standardize import Standardizer
 from ..data.stream import ArrayStream
 from ..errors import ParameterError
@@ -72,6 +75,7 @@ from ..optim.rules import Rule, make_rule
 from ..optim.schedules import make_schedule
 from ..result import Status
 from ..train import train
+from . import distributed as _dask
 from .linear import LinearLoss, LogisticLoss, SoftmaxLoss
 from .mlp import MLPLoss
 
@@ -98,30 +102,59 @@ def data_step(stream: Any, curvature: float, batch_size: int | None) -> float:
     diverge on a quadratic, whatever the scale of the features. One pass over the data
     (``AᵀA`` in float64; for more than 2,000 features the trace bound ``λ <= tr(AᵀA)/n``).
     """
-    scaler = getattr(stream, "standardizer", None)
     d = int(stream.n_features) + 1
-    gram = np.zeros((d, d)) if d <= 2001 else None
-    r2, trace, n = 0.0, 0.0, 0
-    for X, _ in stream.iter_chunks():
-        if scaler is not None:
-            X = scaler.transform(X)
-        X = np.asarray(X, dtype=np.float64)   # A = [X, 1], its blocks without the copy
-        norms = np.einsum("ij,ij->i", X, X) + 1.0
-        r2 = max(r2, float(norms.max(initial=0.0)))
-        trace += float(norms.sum())
-        if gram is not None:
-            sums = X.sum(axis=0)
-            gram[:-1, :-1] += X.T @ X
-            gram[:-1, -1] += sums
-            gram[-1, :-1] += sums
-            gram[-1, -1] += len(X)
-        n += len(X)
+    if isinstance(stream, DaskStream):  # the same pass, on the workers holding the rows
+        gram, r2, trace, n = stream.gram_pass(with_gram=d <= 2001)
+    else:
+        gram, r2, trace, n = _gram_pass(stream, d)
     if n == 0:
         return 0.1
     lam = float(np.linalg.eigvalsh(gram / n)[-1]) if gram is not None else trace / n
     B = n if batch_size is None else min(int(batch_size), n)
     L = curvature * ((1 - 1 / B) * lam + r2 / B)
     return 1.0 / L if L > 0 and math.isfinite(L) else 0.1
+
+
+def _gram_pass(stream: Any, d: int) -> tuple[np.ndarray | None, float, float, int]:
+    """``(AᵀA, max ‖aᵢ‖², Σ‖aᵢ‖², n)`` of ``A = [X, 1]`` over the stream's chunks (X
+    standardized by the stream's standardizer); ``AᵀA`` only for ``d <= 2001``."""
+    scaler = getattr(stream, "standardizer", None)
+    gram = np.zeros((d, d)) if d <= 2001 else None
+    r2, trace, n = 0.0, 0.0, 0
+    for X, _ in stream.iter_chunks():
+        if scaler is not None:
+            X = scaler.transform(X)
+        G, r2_block, trace_block, rows = gram_block(X, gram is not None)
+        if gram is not None and G is not None:
+            gram += G
+        r2 = max(r2, r2_block)
+        trace += trace_block
+        n += rows
+    return gram, r2, trace, n
+
+
+def _blockwise(method: Callable) -> Callable:
+    """Dask input for a prediction method: a dask array or dataframe ``X`` gives a dask
+    array computed block by block on the workers (:func:`gdlab.models.distributed.predict_blocks`);
+    anything else goes to the method as it is."""
+    @functools.wraps(method)
+    def wrapper(self: Any, X: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_dask_collection(X):
+            return _dask.predict_blocks(self, method.__name__, X)
+        return method(self, X, *args, **kwargs)
+    return wrapper
+
+
+class _DaskScore:
+    """``score`` on dask collections, computed on the workers (scikit-learn's ``score``
+    for anything else); first in the bases, before scikit-learn's mixins."""
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        if is_dask_collection(X) or is_dask_collection(y):
+            if sample_weight is not None:
+                raise ParameterError("sample_weight is not supported with Dask input")
+            return _dask.score_collections(self, X, y)
+        return super().score(X, y, sample_weight=sample_weight)  # type: ignore[misc]
 
 
 def _not_converged(losses: list[float], patience: int, epochs: int) -> str:
@@ -281,6 +314,9 @@ class _GDEstimator(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, *, partial: bool, classes: Any = None,
              coef_init: Any = None, intercept_init: Any = None) -> "_GDEstimator":
+        if is_dask_collection(X) or is_dask_collection(y):  # rows on Dask workers
+            return _dask.fit_collections(self, X, y, partial=partial, classes=classes,
+                                         coef_init=coef_init, intercept_init=intercept_init)
         self._check_params()
         first = not partial or not hasattr(self, "params_")
         X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
@@ -340,7 +376,9 @@ class _GDEstimator(BaseEstimator):
             meta = {"n_params": int(self.objective_.n_params),
                     "fingerprint": self._fingerprint(stream)}
         descended = self._training_loss(stream)
-        res = train(descended or self.objective_, self.params_, stream, rule,
+        # a DaskStream's full batch is evaluated where its blocks are (DistributedLoss)
+        loss = _dask.bind_loss(descended or self.objective_, stream)
+        res = train(loss, self.params_, stream, rule,
                     schedule=make_schedule(self.schedule), epochs=epochs,
                     tol=self.tol, patience=self._patience(rule), validation=validation,
                     score=self._score_fn(), restore_best=validation is not None,
@@ -431,7 +469,9 @@ class _GDEstimator(BaseEstimator):
         dtype = np.dtype(stream.dtype)
         n_out = 1
         if self._is_classifier:
-            if classes is None:
+            if classes is None and isinstance(stream, DaskStream):
+                classes = stream.unique_targets(limit=1 << 20)[0]
+            elif classes is None:
                 classes = np.unique(np.concatenate([np.unique(y) for _, y in stream.iter_chunks()]))
             self.classes_ = np.unique(np.asarray(classes))
             if len(self.classes_) < 2:
@@ -439,7 +479,8 @@ class _GDEstimator(BaseEstimator):
             self._prepare_y(self.classes_, first=False)  # the label checks of the estimator
             n_out = len(self.classes_)
             if not np.array_equal(self.classes_, np.arange(n_out)):
-                stream = _EncodedLabels(stream, self.classes_)
+                stream = stream.encoded(self.classes_) if isinstance(stream, DaskStream) \
+                    else _EncodedLabels(stream, self.classes_)
         elif self._multi_target_stream(stream):
             n_out = getattr(stream, "n_targets", 1)  # (BatchStream itself has no n_targets)
         self.scaler_ = stream.fit_standardizer(apply=True) if self.standardize else None
@@ -457,6 +498,8 @@ class _GDEstimator(BaseEstimator):
     def score_stream(self, stream: Any) -> float:
         """The score (R² or accuracy) over all rows of a stream, in one bounded-memory pass."""
         check_is_fitted(self, "params_")
+        if isinstance(stream, DaskStream):  # on the workers holding the rows
+            return _dask.score_blocks(self, stream)
         if self._is_classifier:
             right = n = 0
             for X, y in stream.iter_chunks():
@@ -535,7 +578,7 @@ class _GDEstimator(BaseEstimator):
         return tags
 
 
-class LinearRegression(RegressorMixin, _GDEstimator):
+class LinearRegression(_DaskScore, RegressorMixin, _GDEstimator):
     """Linear regression ``y ≈ Xβ + b`` by gradient descent.
 
     ``loss``: ``"mse"`` (‖y−Xβ‖²/n), ``"rmse"`` (the lecture's ‖y−Xβ‖₂ with 1/n inside the
@@ -637,6 +680,7 @@ class LinearRegression(RegressorMixin, _GDEstimator):
             self.coef_ = coef
             self.intercept_ = float(intercept.reshape(-1)[0]) if intercept.size == 1 else intercept
 
+    @_blockwise
     def predict(self, X: Any) -> np.ndarray:
         Xs = self._transform(X)
         out = self.objective_.predict_raw(self.params_, Xs)
@@ -662,7 +706,7 @@ class LinearRegression(RegressorMixin, _GDEstimator):
                 "coef_gap": float(np.max(np.abs(coef_ls - self.coef_)))}
 
 
-class _ClassifierBase(ClassifierMixin, _GDEstimator):
+class _ClassifierBase(_DaskScore, ClassifierMixin, _GDEstimator):
     _is_classifier = True
 
     def _score_fn(self):
@@ -678,6 +722,7 @@ class _ClassifierBase(ClassifierMixin, _GDEstimator):
             raise ValueError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, partial=True, classes=classes)
 
+    @_blockwise
     def predict_proba(self, X: Any) -> np.ndarray:
         Xs = self._transform(X)
         p = np.asarray(self.objective_.predict_raw(self.params_, Xs))
@@ -685,6 +730,7 @@ class _ClassifierBase(ClassifierMixin, _GDEstimator):
             p = np.column_stack([1 - p, p])
         return p
 
+    @_blockwise
     def predict(self, X: Any) -> np.ndarray:
         proba = self.predict_proba(X)          # first: NotFittedError before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
@@ -756,6 +802,7 @@ class LogisticRegression(_LinearClassifierBase):
         self.coef_ = coef.astype(self.params_.dtype)
         self.intercept_ = intercept.astype(self.params_.dtype)
 
+    @_blockwise
     def decision_function(self, X: Any) -> np.ndarray:
         Xs = self._transform(X)
         return self.objective_.decision_function(self.params_, Xs)
@@ -801,6 +848,7 @@ class SoftmaxRegression(_LinearClassifierBase):
         self.coef_ = coef.T.astype(self.params_.dtype)
         self.intercept_ = intercept.astype(self.params_.dtype)
 
+    @_blockwise
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits, shape (n_samples, n_classes); for two classes, as scikit-learn, one column
         ``z₁ − z₀`` of shape (n_samples,) (positive means ``classes_[1]``)."""
@@ -848,7 +896,7 @@ class MLPClassifier(_MLPBase, _ClassifierBase):
                        activation=self.activation, task="classification", l2=self.l2)
 
 
-class MLPRegressor(RegressorMixin, _MLPBase):
+class MLPRegressor(_DaskScore, RegressorMixin, _MLPBase):
     """Multi-layer perceptron regressor: hidden layers with ``activation``, linear output,
     squared-error loss ``(1/(2n))·Σ‖ŷ−y‖²``, gradients by backpropagation."""
 
@@ -889,6 +937,7 @@ class MLPRegressor(RegressorMixin, _MLPBase):
         tags.target_tags.multi_output = True
         return tags
 
+    @_blockwise
     def predict(self, X: Any) -> np.ndarray:
         Xs = self._transform(X)
         out = np.asarray(self.objective_.predict_raw(self.params_, Xs))

@@ -28,6 +28,13 @@ def is_file_source(source: Any) -> bool:
     return isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(_FILE_SUFFIXES)
 
 
+def is_glob_source(source: Any) -> bool:
+    """A glob of files (``'data/*.parquet'``) or a folder: data for a Dask cluster."""
+    import glob as _glob
+    return isinstance(source, (str, os.PathLike)) and (
+        _glob.has_magic(os.fspath(source)) or os.path.isdir(os.fspath(source)))
+
+
 def looks_like_classes(y: np.ndarray) -> bool:
     """Whole-number targets with few distinct values are class labels."""
     y = np.asarray(y)
@@ -61,7 +68,8 @@ def fit_data(source: Any, target: str | None = None, *, features: list[str] | No
              model: str | None = None, task: str | None = None, test_fraction: float = 0.25,
              seed: int = 0, checkpoint: str | None = None, checkpoint_every: int = 100,
              resume: bool = False, file_batch_size: int = 256, file_epochs: int | None = None,
-             delimiter: str | None = None, **params: Any) -> tuple[Any, dict[str, Any]]:
+             delimiter: str | None = None, dask: int | None = None,
+             scheduler: str | None = None, **params: Any) -> tuple[Any, dict[str, Any]]:
     """Train on ``source`` and return ``(estimator, summary)``.
 
     ``params`` are the estimator's hyper-parameters (``lr``, ``batch_size``, ``epochs``, ...;
@@ -74,6 +82,14 @@ def fit_data(source: Any, target: str | None = None, *, features: list[str] | No
     (default: sniffed). ``checkpoint`` is a file (or a folder, for ``checkpoint.gdlab`` in
     it) written every ``checkpoint_every`` steps; ``resume`` continues from it.
 
+    On a Dask cluster (``scheduler``: the address of a running one; ``dask``: an embedded
+    one of that many worker processes, ``0`` for the default of
+    :func:`gdlab.data.dask_cluster.embedded_workers`; a glob or a folder of files always
+    runs on one) the files are read by the workers, split by the same hash of the row index
+    (in the files' sorted concatenation), and the model is trained where the rows are:
+    full batch by default (L-BFGS; only parameters and gradient sums cross the network),
+    mini-batches with ``batch_size``. The summary's ``dask`` says where it ran.
+
     The summary holds the sizes, the scores, the coefficients of linear models on the
     original feature scale (``coef``, ``intercept``, as the estimator's ``coef_`` and
     ``intercept_``), the gap to the least-squares solution for linear regression
@@ -85,15 +101,35 @@ def fit_data(source: Any, target: str | None = None, *, features: list[str] | No
     t0 = time.perf_counter()
     params = {k: v for k, v in params.items() if v is not None}
     checkpoint = _check_settings(params, task, test_fraction, checkpoint, resume,
-                                 is_file_source(source))
-    data: _FileData | _MemoryData
-    if is_file_source(source):
+                                 is_file_source(source) or is_glob_source(source)
+                                 or scheduler is not None or dask is not None)
+    data: _FileData | _MemoryData | _DaskData
+    on_dask = scheduler is not None or dask is not None or is_glob_source(source)
+    if on_dask:
+        data = _DaskData(source, target, features, model, task, test_fraction, seed,
+                         delimiter, params.get("batch_size"), dask, scheduler)
+        if file_epochs is not None:
+            params.setdefault("epochs", file_epochs)
+    elif is_file_source(source):
         data = _FileData(source, target, features, model, task, test_fraction, seed, delimiter,
                          params.get("batch_size", file_batch_size))
         if file_epochs is not None:  # else the model's budget, which stops on tolerance
             params.setdefault("epochs", file_epochs)
     else:
         data = _MemoryData(source, target, features, test_fraction, seed, delimiter)
+    try:
+        est, summary = _fit_and_summarize(data, source, model, task, seed, checkpoint,
+                                          checkpoint_every, resume, params)
+    finally:
+        data.close()
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return est, summary
+
+
+def _fit_and_summarize(data: Any, source: Any, model: str | None, task: str | None,
+                       seed: int, checkpoint: str | None, checkpoint_every: int,
+                       resume: bool, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Choose the model, train it on ``data`` and summarize (see :func:`fit_data`)."""
     classification = _is_classification(data, task, model)
     name = model or ("softmax" if classification else "linear")
     est = make_estimator(name, classification, seed=seed, **params)
@@ -118,7 +154,8 @@ def fit_data(source: Any, target: str | None = None, *, features: list[str] | No
         summary["closed_form"], note = data.closed_form(est)
         if note:
             summary["closed_form_skipped"] = note
-    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    if isinstance(data, _DaskData):
+        summary["dask"] = data.where()
     return est, summary
 
 
@@ -160,6 +197,8 @@ def _is_classification(data: Any, task: str | None, model: str | None) -> bool:
         return True
     if model == "linear":
         return False
+    if isinstance(data, _DaskData):
+        return data.looks_like_classes()
     return looks_like_classes(data.y_probe)
 
 
@@ -273,18 +312,115 @@ class _FileData:
         train = float(est.score_stream(self.train))
         return train, None if self.test is None else float(est.score_stream(self.test))
 
+    def close(self) -> None:
+        pass
+
     def closed_form(self, est: Any) -> tuple[dict[str, Any] | None, str | None]:
         """Least squares from the scan's cross-moments of the training rows."""
         m = self.train.moments()
         if m is None:
             return None, self.train.moments_note or "not computed"
-        coef, intercept = m.least_squares()
-        gd_coef = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
-        gd_intercept = float(est.intercept_)
-        r2_ls, r2_gd = m.r2(coef, intercept), m.r2(gd_coef, gd_intercept)
-        return {"train_r2_lstsq": r2_ls, "train_r2_gd": r2_gd, "r2_gap": r2_ls - r2_gd,
-                "max_coef_gap": float(np.max(np.abs(coef - gd_coef))),
-                "lstsq_coef": coef.tolist(), "lstsq_intercept": intercept}, None
+        return _closed_form_from(m, est), None
+
+
+def _closed_form_from(m: Any, est: Any) -> dict[str, Any]:
+    """The least-squares solution of cross-moments ``m`` and its gap to ``est``."""
+    coef, intercept = m.least_squares()
+    gd_coef = np.asarray(est.coef_, dtype=np.float64).reshape(-1)
+    gd_intercept = float(est.intercept_)
+    r2_ls, r2_gd = m.r2(coef, intercept), m.r2(gd_coef, gd_intercept)
+    return {"train_r2_lstsq": r2_ls, "train_r2_gd": r2_gd, "r2_gap": r2_ls - r2_gd,
+            "max_coef_gap": float(np.max(np.abs(coef - gd_coef))),
+            "lstsq_coef": coef.tolist(), "lstsq_intercept": intercept}
+
+
+class _DaskData:
+    """A glob of Parquet or CSV files on a Dask cluster: read by the workers, split by a
+    hash of the row index, trained and scored where the rows are."""
+
+    streamed = True
+    labels = None
+
+    def __init__(self, source: Any, target: str | None, features: list[str] | None,
+                 model: str | None, task: str | None, test_fraction: float, seed: int,
+                 delimiter: str | None, batch_size: int | None, dask: int | None,
+                 scheduler: str | None):
+        from ..data.dask_cluster import connect
+        from ..data.dask_stream import DaskStream, file_paths
+        if scheduler is not None and dask is not None:
+            raise ParameterError(f"{option('dask')} starts a cluster of its own and "
+                                 f"{option('scheduler')} uses a running one: give one")
+        paths = file_paths(source)
+        self.file = str(source)
+        self.cluster = connect(scheduler, n_workers=dask or None,
+                               data_bytes=sum(os.path.getsize(p) for p in paths))
+        self.test: Any = None
+        try:
+            self.train: Any = DaskStream.from_files(
+                paths, target, features=features, client=self.cluster.client,
+                delimiter=delimiter, batch_size=batch_size, seed=seed,
+                test_fraction=test_fraction or None)
+            self._open(test_fraction, model, task)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, test_fraction: float, model: str | None, task: str | None) -> None:
+        """The split, the targets' classes and the least-squares moments, on the workers."""
+        from ..data.moments import MAX_FEATURES
+        stream = self.train
+        self.names, self.target = list(stream.feature_names), stream.target_name
+        self.n_rows = int(stream.n_samples)
+        self.n_blocks = stream.blocks.n_blocks
+        if test_fraction > 0 and self.n_rows >= 10:
+            train, test = stream.split()
+            if train is not None and test is not None:
+                self.train, self.test = train, test
+        self.n_train = int(self.train.n_samples)
+        self.n_test = 0 if self.test is None else int(self.test.n_samples)
+        self.unique, self.whole = self.train.unique_targets(limit=MAX_CLASSES)
+        self.moments = None
+        self.moments_note: str | None = None
+        if model in (None, "linear") and task != "classification":
+            if len(self.names) <= MAX_FEATURES:
+                self.moments = self.train.moments()
+            else:
+                self.moments_note = (f"{len(self.names):,} features (computed for at most "
+                                     f"{MAX_FEATURES:,})")
+
+    def looks_like_classes(self) -> bool:
+        """:func:`looks_like_classes` on all training targets (from the workers)."""
+        return self.whole and len(self.unique) <= max(2, min(50, self.n_train // 5))
+
+    def train_targets(self) -> Iterable[np.ndarray]:
+        return [self.unique]
+
+    def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
+            resume: bool) -> list[int]:
+        kw = {"classes": classes} if classes is not None else {}
+        return _fit_noting_constants(est, lambda: est.fit_stream(
+            self.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            resume=resume, **kw))
+
+    def scores(self, est: Any) -> tuple[float, float | None]:
+        train = float(est.score_stream(self.train))
+        return train, None if self.test is None else float(est.score_stream(self.test))
+
+    def closed_form(self, est: Any) -> tuple[dict[str, Any] | None, str | None]:
+        if self.moments is None:
+            return None, self.moments_note or "not computed"
+        return _closed_form_from(self.moments, est), None
+
+    def where(self) -> dict[str, Any]:
+        """Where the fit ran: the cluster, its workers, the blocks."""
+        return {"cluster": self.cluster.description, "workers": self.cluster.n_workers,
+                "blocks": self.n_blocks}
+
+    def close(self) -> None:
+        for s in (getattr(self, "train", None), self.test):
+            if s is not None:
+                s.close()
+        self.cluster.close()
 
 
 class _MemoryData:
@@ -324,6 +460,9 @@ class _MemoryData:
         return _fit_noting_constants(est, lambda: est.fit_stream(
             stream, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
             **kw))
+
+    def close(self) -> None:
+        pass
 
     def scores(self, est: Any) -> tuple[float, float | None]:
         train = float(est.score(self.Xtr, self.ytr))

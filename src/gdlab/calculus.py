@@ -109,10 +109,11 @@ class Function:
     def n_vars(self) -> int:
         return len(self.variables)
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         """The formula as text that :func:`gdlab.expr.parse` reads back (``abs``, ``max``,
-        ``heaviside``, ... in the parser's names)."""
+        ``heaviside``, ... in the parser's names); printed once (sympy's printer takes
+        milliseconds, and the playground asks for it on every request)."""
         from .expr import to_text
         return to_text(self.expr)
 

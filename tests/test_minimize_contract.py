@@ -110,6 +110,11 @@ def test_flat_or_curved_is_screened_by_gradient_differences(monkeypatch):
     X = np.array([[0.0, 0.0], [1.0, 2.0], [-3.0, 0.5]])
     exact = [np.abs(np.linalg.eigvalsh(fn.hessian_at(x))).max() for x in X]
     np.testing.assert_allclose(_gradient_curvature(fn, X, 1e-4), exact, rtol=1e-7)
+    # many starts of many variables go in pieces (here 2 of 312 and 88 rows): 2*40*40*400
+    # coordinates at once would be 1.3 million
+    wide = Function(" + ".join(f"{i + 1}*x{i}**2" for i in range(40)))
+    W = np.random.default_rng(0).normal(size=(400, 40))
+    np.testing.assert_allclose(_gradient_curvature(wide, W, 1e-4), 80.0, rtol=1e-9)
 
     asked = []
     real = Function.hessian_at

@@ -434,8 +434,13 @@ def _flat(statuses: list[Status], X: np.ndarray, stop: StopRules, fn: Function |
 def _gradient_curvature(fn: Function, X: np.ndarray, rel: float) -> np.ndarray:
     """For every row of ``X``, the largest |eigenvalue| of the Hessian by central
     differences of the compiled gradient with steps ``rel * max(1, |x|)`` (``nan`` where
-    not finite): 2d gradient evaluations for all rows at once."""
+    not finite): 2d gradient evaluations per row, for many rows at once (in pieces of at
+    most about a million points' coordinates)."""
     n, d = X.shape
+    rows = max(1, 1_000_000 // (2 * d * d))
+    if n > rows:
+        return np.concatenate([_gradient_curvature(fn, X[i:i + rows], rel)
+                               for i in range(0, n, rows)])
     h = rel * np.maximum(1.0, np.abs(X))                       # (n, d)
     steps = np.zeros((2, d, n, d))
     for j in range(d):

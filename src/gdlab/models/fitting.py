@@ -264,10 +264,28 @@ def _converged(est: Any) -> bool | None:
     return None if v is None else bool(v)
 
 
-class _FileData:
-    """A CSV or Parquet file: streamed, split by a hash of the row index."""
+class _Streamed:
+    """Data trained and scored as batch streams (``train``, and ``test`` or ``None``):
+    ``fit_stream``/``score_stream``, wherever the streams read their rows."""
 
     streamed = True
+    train: Any
+    test: Any
+
+    def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
+            resume: bool) -> list[int]:
+        kw = {"classes": classes} if classes is not None else {}
+        return _fit_noting_constants(est, lambda: est.fit_stream(
+            self.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            resume=resume, **kw))
+
+    def scores(self, est: Any) -> tuple[float, float | None]:
+        train = float(est.score_stream(self.train))
+        return train, None if self.test is None else float(est.score_stream(self.test))
+
+
+class _FileData(_Streamed):
+    """A CSV or Parquet file: streamed, split by a hash of the row index."""
 
     def __init__(self, source: Any, target: str | None, features: list[str] | None,
                  model: str | None, task: str | None, test_fraction: float, seed: int,
@@ -301,17 +319,6 @@ class _FileData:
             return [np.arange(len(self.labels), dtype=np.float64)]
         return (y for _, y in self.train.iter_chunks())
 
-    def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
-            resume: bool) -> list[int]:
-        kw = {"classes": classes} if classes is not None else {}
-        return _fit_noting_constants(est, lambda: est.fit_stream(
-            self.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-            resume=resume, **kw))
-
-    def scores(self, est: Any) -> tuple[float, float | None]:
-        train = float(est.score_stream(self.train))
-        return train, None if self.test is None else float(est.score_stream(self.test))
-
     def close(self) -> None:
         pass
 
@@ -334,11 +341,10 @@ def _closed_form_from(m: Any, est: Any) -> dict[str, Any]:
             "lstsq_coef": coef.tolist(), "lstsq_intercept": intercept}
 
 
-class _DaskData:
+class _DaskData(_Streamed):
     """A glob of Parquet or CSV files on a Dask cluster: read by the workers, split by a
     hash of the row index, trained and scored where the rows are."""
 
-    streamed = True
     labels = None
 
     def __init__(self, source: Any, target: str | None, features: list[str] | None,
@@ -394,17 +400,6 @@ class _DaskData:
 
     def train_targets(self) -> Iterable[np.ndarray]:
         return [self.unique]
-
-    def fit(self, est: Any, classes: Any, checkpoint: str | None, checkpoint_every: int,
-            resume: bool) -> list[int]:
-        kw = {"classes": classes} if classes is not None else {}
-        return _fit_noting_constants(est, lambda: est.fit_stream(
-            self.train, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-            resume=resume, **kw))
-
-    def scores(self, est: Any) -> tuple[float, float | None]:
-        train = float(est.score_stream(self.train))
-        return train, None if self.test is None else float(est.score_stream(self.test))
 
     def closed_form(self, est: Any) -> tuple[dict[str, Any] | None, str | None]:
         if self.moments is None:

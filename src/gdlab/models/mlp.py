@@ -242,19 +242,12 @@ class MLPLoss(ModelLoss):
         if kern is not None:
             return self._value_and_grad_compiled(kern, p, X, y, g)
         n = X.shape[0]
-        kind, Y = self._targets(y, n, p.dtype)
         layers = self._layers(p)
         glayers = self._layers(g)
         acts, dbufs, ones, _ = self._workspace(n, p.dtype)
         self._forward_into(layers, X, acts)
         out = acts[-1]
-        if kind == "real":
-            out -= Y
-            flat = out.reshape(-1)
-            L = np.dot(flat, flat) / (2 * n)
-            out *= 1 / n
-        else:
-            L = _softmax_xent_inplace(out, kind, Y, n)
+        L = self._output_delta(out, y, n, p.dtype)
         delta = out
         backward = self._act.backward
         for layer in range(self.n_layers - 1, -1, -1):
@@ -269,6 +262,19 @@ class MLPLoss(ModelLoss):
                 backward(d_prev, a_prev)      # ⊙ f'(z_{l−1}); destroys a_prev
                 delta = d_prev
         return self._penalized(p, g, L)
+
+    def _output_delta(self, out, y, n, dtype):
+        """The batch's mean loss from the network's output ``out``, which becomes δ_L (the
+        loss's gradient with respect to the output's pre-activation) in place: half the
+        mean squared error for real targets, softmax cross-entropy for classes."""
+        kind, Y = self._targets(y, n, dtype)
+        if kind == "real":
+            out -= Y
+            flat = out.reshape(-1)
+            L = np.dot(flat, flat) / (2 * n)
+            out *= 1 / n
+            return L
+        return _softmax_xent_inplace(out, kind, Y, n)
 
     def _value_and_grad_compiled(self, kern, p, X, y, g):  # noqa: C901 - one pass, spelled out
         """:meth:`_value_and_grad` with the compiled elementwise passes of
@@ -286,14 +292,7 @@ class MLPLoss(ModelLoss):
         if labels is not None:
             L = self._compiled_loss(kern, out, layers[-1][1], labels, y, glayers[-1][1])
         else:
-            kind, Y = self._targets(y, n, p.dtype)
-            if kind == "real":
-                out -= Y
-                flat = out.reshape(-1)
-                L = np.dot(flat, flat) / (2 * n)
-                out *= 1 / n
-            else:
-                L = _softmax_xent_inplace(out, kind, Y, n)
+            L = self._output_delta(out, y, n, p.dtype)
             np.matmul(ones, out, out=glayers[-1][1])
         delta = out
         relu = self.activation == "relu"

@@ -6,7 +6,6 @@ error) and a scheduler and two workers started as separate ``dask`` processes, u
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -20,7 +19,6 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-import dask  # noqa: E402
 
 from gdlab import cli  # noqa: E402
 from gdlab.data import ArrayStream, DaskStream, RowSplit  # noqa: E402
@@ -54,23 +52,7 @@ def _rel(a, b) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
 
 
-@pytest.fixture(scope="module")
-def processes():
-    """Two worker processes with nannies (a killed worker is restarted); a task is retried
-    once after its worker dies."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address="127.0.0.1:0",
-                                           silence_logs=logging.ERROR)
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
-
-
-def test_worker_processes_give_the_in_memory_numbers(processes):
+def test_worker_processes_give_the_in_memory_numbers(dask_processes):
     X, y = _data(0, 2000)
     Xd, yd = da.from_array(X, chunks=(500, D)), da.from_array(y, chunks=500)
     ref = LinearRegression().fit(X, y)
@@ -83,20 +65,20 @@ def test_worker_processes_give_the_in_memory_numbers(processes):
 
 
 @pytest.mark.parametrize("batch_size", [None, 100])
-def test_a_worker_killed_mid_fit_is_survived(processes, tmp_path, batch_size):
+def test_a_worker_killed_mid_fit_is_survived(dask_processes, tmp_path, batch_size):
     """The blocks of the killed worker are read again from the files by the others (and by
     its restarted replacement): the fit ends with the weights of an undisturbed one."""
     X, y = _data(1, 3200)
     _write_parquet(tmp_path / "data", X, y)
-    stream = DaskStream.from_files(str(tmp_path / "data"), "y", client=processes,
+    stream = DaskStream.from_files(str(tmp_path / "data"), "y", client=dask_processes,
                                    block_bytes=1, batch_size=batch_size)
     assert stream.blocks.n_blocks == 16
-    pids = processes.run(os.getpid)
+    pids = dask_processes.run(os.getpid)
     killed: list[int] = []
 
     def kill_one(info):
         if info.step == 3 and not killed:
-            holder = processes.who_has(stream.blocks.futures[:1])
+            holder = dask_processes.who_has(stream.blocks.futures[:1])
             worker = next(iter(holder.values()))[0]
             os.kill(pids[worker], signal.SIGKILL)
             killed.append(pids[worker])
@@ -115,7 +97,7 @@ def test_a_worker_killed_mid_fit_is_survived(processes, tmp_path, batch_size):
     stream.close()
 
 
-def test_a_worker_that_always_dies_is_named(processes):
+def test_a_worker_that_always_dies_is_named(dask_processes):
     def die(block):
         if distributed.get_worker() is not None:
             os._exit(1)  # the worker process dies while running this task
@@ -125,9 +107,9 @@ def test_a_worker_that_always_dies_is_named(processes):
     Xd = da.from_array(X, chunks=(200, D)).map_blocks(die, dtype=X.dtype)
     with pytest.raises(ClusterError, match=r"the Dask worker tcp://[\d.]+:\d+ died while "
                                            r"running a gdlab task") as info:
-        DaskStream.from_dask(Xd, y, client=processes)
+        DaskStream.from_dask(Xd, y, client=dask_processes)
     assert info.value.run_failed  # the CLI's exit code 1
-    processes.wait_for_workers(2, timeout=60)  # the nannies bring the workers back
+    dask_processes.wait_for_workers(2, timeout=60)  # the nannies bring the workers back
 
 
 # --- a scheduler and two workers as separate processes ---

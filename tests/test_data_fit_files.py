@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from csv_files import write_csv
 from gdlab.data import (
     CrossMoments,
     CSVStream,
@@ -26,15 +27,6 @@ from gdlab.data import (
 from gdlab.data._names import command_line
 from gdlab.data.open import load_xy
 from gdlab.errors import DataError, ParameterError
-
-
-def _csv(path, X, y, names=None, delimiter=",", target="y"):
-    names = names or [f"x{j + 1}" for j in range(X.shape[1])]
-    with open(path, "w") as f:
-        f.write(delimiter.join([*names, target]) + "\n")
-        for row, t in zip(X, y):
-            f.write(delimiter.join(repr(float(v)) for v in row) + f"{delimiter}{t}\n")
-    return path
 
 
 def _rows(stream):
@@ -64,7 +56,7 @@ def test_split_parts_are_disjoint_and_cover_the_file(tmp_path, kind, cache):
     X = rng.normal(size=(2500, 3))
     y = rng.normal(size=2500)
     if kind == "csv":
-        path = _csv(tmp_path / "d.csv", X, y)
+        path = write_csv(tmp_path / "d.csv", X, y)
         s = CSVStream(path, "y", test_fraction=0.3, seed=5, chunk_rows=300, cache=cache,
                       batch_size=64)
     else:
@@ -88,7 +80,7 @@ def test_split_parts_are_disjoint_and_cover_the_file(tmp_path, kind, cache):
     np.testing.assert_allclose(test.feature_stats().std, X[mask].std(axis=0))
     np.testing.assert_allclose(s.feature_stats().mean, X.mean(axis=0))
     with pytest.raises(ParameterError, match="test_fraction"):
-        CSVStream(_csv(tmp_path / "e.csv", X[:20], y[:20]), "y").split()
+        CSVStream(write_csv(tmp_path / "e.csv", X[:20], y[:20]), "y").split()
 
 
 # ---- least squares from the scan ------------------------------------------------------------
@@ -97,7 +89,7 @@ def test_scan_moments_give_numpy_lstsq(tmp_path):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(4000, 5)) * [1, 100, 0.01, 3, 1] + [1e4, 0, 5, -2, 0]
     y = X @ [2.0, -0.03, 50.0, 1.0, 0.0] + 3 + rng.normal(size=4000)
-    path = _csv(tmp_path / "d.csv", X, y)
+    path = write_csv(tmp_path / "d.csv", X, y)
     s = CSVStream(path, "y", moments=True, test_fraction=0.2, seed=2, chunk_rows=512)
     train, _ = s.split()
     m = train.moments()
@@ -124,7 +116,7 @@ def test_moments_merge_equals_one_pass_and_skips_wide_files(tmp_path, monkeypatc
     np.testing.assert_allclose(one.least_squares()[0], two.least_squares()[0], atol=1e-12)
     from gdlab.data import moments
     monkeypatch.setattr(moments, "MAX_FEATURES", 3)
-    s = CSVStream(_csv(tmp_path / "w.csv", X, y), "y", moments=True)
+    s = CSVStream(write_csv(tmp_path / "w.csv", X, y), "y", moments=True)
     assert s.moments() is None and "4 features (computed for at most 3)" in s.moments_note
 
 
@@ -134,7 +126,7 @@ def test_text_labels_become_sorted_classes(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 2))
     labels = np.array(["dog", "cat", "bird"])[rng.integers(0, 3, 3000)]
-    path = _csv(tmp_path / "p.csv", X, labels, target="animal")
+    path = write_csv(tmp_path / "p.csv", X, labels, target="animal")
     for cache in (True, False):
         s = CSVStream(path, "animal", chunk_rows=700, cache=cache)
         assert list(s.classes) == ["bird", "cat", "dog"]
@@ -169,7 +161,7 @@ def test_text_in_features_or_an_empty_label_is_refused(tmp_path):
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_delimiter_is_sniffed(tmp_path, delimiter):
     X = np.arange(12.0).reshape(6, 2)
-    path = _csv(tmp_path / "d.csv", X, X.sum(axis=1), delimiter=delimiter)
+    path = write_csv(tmp_path / "d.csv", X, X.sum(axis=1), delimiter=delimiter)
     s = CSVStream(path, "y")
     assert s.delimiter == delimiter and s.columns == ["x1", "x2", "y"]
     np.testing.assert_array_equal(_rows(s)[0], X)
@@ -190,7 +182,7 @@ def test_delimiter_given_and_decimal_commas(tmp_path):
 # ---- messages -------------------------------------------------------------------------------
 
 def test_column_and_dataset_suggestions(tmp_path):
-    path = _csv(tmp_path / "d.csv", np.ones((3, 2)), [1, 2, 3])
+    path = write_csv(tmp_path / "d.csv", np.ones((3, 2)), [1, 2, 3])
     with pytest.raises(DataError, match=r"target='Y' names no column.*did you mean 'y'\?"):
         CSVStream(path, "Y")
     with command_line():

@@ -11,18 +11,10 @@ import os
 import numpy as np
 import pytest
 
+from csv_files import write_csv
 from gdlab import persist
 from gdlab.cli import main
 from gdlab.data import RowSplit
-
-
-def _csv(path, X, y, names=None, target="y", delimiter=","):
-    names = names or [f"x{j + 1}" for j in range(X.shape[1])]
-    with open(path, "w") as f:
-        f.write(delimiter.join([*names, target]) + "\n")
-        for row, t in zip(X, y):
-            f.write(delimiter.join(repr(float(v)) for v in row) + f"{delimiter}{t}\n")
-    return str(path)
 
 
 def _regression(tmp_path, n=2000, d=4, seed=0, name="d.csv", **kw):
@@ -30,7 +22,7 @@ def _regression(tmp_path, n=2000, d=4, seed=0, name="d.csv", **kw):
     X = rng.normal(size=(n, d)) * np.arange(1, d + 1) + 10 * np.arange(d)
     coef = rng.uniform(-2, 2, size=d)
     y = X @ coef + 5 + 0.1 * rng.normal(size=n)
-    return _csv(tmp_path / name, X, y, **kw), X, y, coef
+    return write_csv(tmp_path / name, X, y, **kw), X, y, coef
 
 
 def _run(capsys, *argv):
@@ -96,7 +88,7 @@ def test_only_the_twenty_largest_coefficients_are_printed(tmp_path, capsys):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(600, 25))
     coef = np.r_[np.zeros(5), np.linspace(1, 3, 20)]
-    path = _csv(tmp_path / "w.csv", X, X @ coef)
+    path = write_csv(tmp_path / "w.csv", X, X @ coef)
     code, out, _ = _run(capsys, "fit", path, "--target", "y", "--quiet", "--epochs", "30")
     assert "coefficients (original feature scale), the 20 largest in magnitude of 25:" in out
     printed = {line.split()[0] for line in out.splitlines() if line.startswith("  x")}
@@ -110,7 +102,7 @@ def test_classifier_coefficients_per_class(tmp_path, capsys):
     assert s["classes"] == [0.0, 1.0, 2.0] and "closed_form" not in s
     rng = np.random.default_rng(2)
     X = rng.normal(size=(500, 3))
-    path = _csv(tmp_path / "b.csv", X, (X[:, 0] > 0).astype(int))
+    path = write_csv(tmp_path / "b.csv", X, (X[:, 0] > 0).astype(int))
     s = _fit_json(capsys, path, "--target", "y", "--model", "logistic", "--epochs", "30")
     assert np.shape(s["coef"]) == (1, 3) and s["coef"][0][0] > 1
     code, out, _ = _run(capsys, "fit", path, "--target", "y", "--model", "logistic", "--quiet")
@@ -159,7 +151,7 @@ def test_text_labels_train_a_classifier_that_predicts_them(tmp_path, capsys):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(800, 2))
     labels = np.where(X[:, 0] - X[:, 1] > 0, "dog", "cat")
-    path = _csv(tmp_path / "pets.csv", X, labels, target="animal")
+    path = write_csv(tmp_path / "pets.csv", X, labels, target="animal")
     model = str(tmp_path / "pets.gdlab")
     s = _fit_json(capsys, path, "--target", "animal", "--out", model)
     assert s["model"] == "SoftmaxRegression" and s["classes"] == ["cat", "dog"]
@@ -230,7 +222,7 @@ def test_messages_name_the_flags_and_suggest(tmp_path, capsys):
 def test_constant_columns_are_one_line(tmp_path, capsys):
     rng = np.random.default_rng(0)
     X = np.column_stack([np.ones(300), rng.normal(size=300), np.zeros(300), np.full(300, 7.0)])
-    path = _csv(tmp_path / "c.csv", X, X[:, 1] * 2, names=["k1", "x", "k2", "k3"])
+    path = write_csv(tmp_path / "c.csv", X, X[:, 1] * 2, names=["k1", "x", "k2", "k3"])
     code, out, err = _run(capsys, "fit", path, "--target", "y", "--quiet")
     assert code == 0 and "warning" not in err
     lines = [line for line in out.splitlines() if line.startswith("constant")]

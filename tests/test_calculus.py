@@ -204,6 +204,35 @@ def test_value_and_grad_on_many_points_agree_with_sympy(case):
     np.testing.assert_allclose(f.grad_at(P), exp_g, rtol=1e-12, atol=1e-13)
 
 
+def test_a_few_rows_give_the_numbers_of_the_same_rows_among_many():
+    """Up to calculus._ROWS_BY_SCALARS rows, the compiled code runs on each row's numpy
+    scalars instead of on columns: every value, gradient and Hessian entry must be the
+    same to the bit (x**2, 1/x and x**0.5 are named functions in the code for that)."""
+    from gdlab import calculus
+    from gdlab.functions import FUNCTIONS
+
+    texts = [c[0] for c in ALL] + [
+        "x**2.0 + y**0.5 + 1/(x + y) + x**-1 + (x*y)**2 + x**3 - y**-2 + x**1.5",
+        "0.5 + (sin(x**2 - y**2)**2 - 0.5)/(1 + 0.001*(x**2 + y**2))**2",
+        "max(x, y, x*y, 1 - x) + min(x**2, y) + abs(x)**0.5"] + sorted(FUNCTIONS)
+    assert calculus._ROWS_BY_SCALARS >= 1
+    rng = np.random.default_rng(7)
+    for text in texts:
+        f = Function(text)
+        P = rng.uniform(0.1, 2.0, size=(calculus._ROWS_BY_SCALARS + 5, f.n_vars))
+        P[-1, 0] = 0.0  # zeros and powers of zero, where the last bits are most fragile
+        many_v, many_g = f.value_and_grad(P)
+        many_h = f.hessian_at(P)
+        many_values = f.value(P)  # compiled apart from the gradient: its own rounding
+        for i in range(len(P)):
+            v, g = f.value_and_grad(P[i:i + 1])
+            np.testing.assert_array_equal(v, many_v[i:i + 1], err_msg=text)
+            np.testing.assert_array_equal(g, many_g[i:i + 1], err_msg=text)
+            np.testing.assert_array_equal(f.hessian_at(P[i]), many_h[i], err_msg=text)
+            np.testing.assert_array_equal(f.value(P[i:i + 1]), many_values[i:i + 1],
+                                          err_msg=text)
+
+
 @pytest.mark.parametrize("case", ALL, ids=IDS)
 def test_gradient_agrees_with_finite_differences(case):
     text, _, names, _, _ = case

@@ -153,6 +153,18 @@ def descend(objective: Objective, x0: np.ndarray, stepper: Stepper, *,
                       stop=stop, sign=-1.0 if maximize else 1.0, f_start=None,
                       value=_no_batch_value)
     clock0 = time.perf_counter() - rows.state.elapsed
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        detail = _loop(objective, stepper, rows, ctx, history, batches, callbacks, clock0)
+    return rows.output(history, ctx.t, time.perf_counter() - clock0, detail)
+
+
+def _loop(objective: Objective, stepper: Stepper, rows: "_Rows", ctx: StepContext,
+          history: History, batches: Iterator[Any] | None, callbacks: tuple[Callback, ...],
+          clock0: float) -> str:
+    """The six steps, repeated while rows are active; returns a callback's stop reason.
+    Runs under ``np.errstate`` that ignores overflow and invalid operations (see
+    :mod:`gdlab.optim.stepper`: they show as non-finite values, which the stop rules
+    report)."""
     detail = ""
     while rows.n_active:
         batch = None if batches is None else next(batches, _END)  # 1. take a batch
@@ -178,7 +190,7 @@ def descend(objective: Objective, x0: np.ndarray, stepper: Stepper, *,
         report = stepper.update(rows.x, ev, rows.rule_state, ctx)  # 6. update
         ctx.t += ev.steps
         rows.after_update(ev, report, ctx.t, history)
-    return rows.output(history, ctx.t, time.perf_counter() - clock0, detail)
+    return detail
 
 
 def _values_on(objective: Objective, batch: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -205,28 +217,54 @@ def _run_callbacks(callbacks: tuple[Callback, ...], info: StepInfo) -> str | Non
     return None
 
 
-def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, f_start: np.ndarray,
+#: up to this many rows, the quick stop filter runs on each row's Python floats
+_ROWS_BY_FLOATS = 8
+
+
+def _quiet(f: Any, grad_norm: Any, row_sums: Any, limit: Any, f_prev: Any, stop: StopRules,
+           sign: float) -> Any:
+    """Where no stop rule fires (a quick filter before the exact tests): on arrays, or on
+    the floats of one row."""
+    probe = f + row_sums + grad_norm  # NaN or infinite when any of the three is (or overflows)
+    signed = f if sign > 0 else -f
+    quiet = (probe - probe == 0) & (signed <= limit)  # finite, and not exploded
+    if stop.eps is not None:
+        quiet = quiet & (grad_norm >= stop.eps)
+    if stop.ftol is not None:
+        quiet = quiet & (abs(f - f_prev) > stop.ftol * np.maximum(1.0, abs(f)))
+    if stop.objective_limit is not None:
+        quiet = quiet & (signed >= -stop.objective_limit)
+    return quiet
+
+
+def explode_limit(f_start: np.ndarray, stop: StopRules, sign: float) -> np.ndarray:
+    """Per row, the signed objective past which a row has diverged ("more than ``explode``
+    times worse than at the start"): ``sign*f_start + explode*(1 + |f_start|)``."""
+    if not stop.explode:
+        return np.full(len(f_start), np.inf)
+    return sign * f_start + stop.explode * (1.0 + np.abs(f_start))
+
+
+def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, limit: np.ndarray,
                f_prev: np.ndarray, stop: StopRules, sign: float) -> dict[Status, np.ndarray]:
     """The per-row stop rules at one evaluation: ``{status: mask}`` with disjoint masks
-    (only statuses that fire), in the module docstring's order of precedence."""
+    (only statuses that fire), in the module docstring's order of precedence. ``limit``:
+    :func:`explode_limit` of the rows. Called under the loop's ``np.errstate``."""
     # a sum over a row is non-finite when any entry is (or when the row is astronomically
-    # large, which is divergence too): one pass with no full-size temporary
-    finite_x = np.isfinite(np.einsum("ij->i", x))
-    finite = np.isfinite(f) & finite_x
-    with np.errstate(invalid="ignore", over="ignore"):
-        bad = ~finite
-        if stop.explode:
-            bad |= sign * (f - f_start) > stop.explode * (1.0 + np.abs(f_start))
-        hit = bad | ~np.isfinite(grad_norm)
-        if stop.eps is not None:
-            hit |= grad_norm < stop.eps
-        if stop.ftol is not None:
-            ftol = np.abs(f - f_prev) <= stop.ftol * np.maximum(1.0, np.abs(f))
-            hit |= ftol
-        if stop.objective_limit is not None:
-            hit |= sign * f < -stop.objective_limit
-    if not hit.any():  # the common case: every row goes on
+    # large, which is divergence too): one pass, no full-size temporary
+    row_sums = np.einsum("ij->i", x)
+    if len(f) <= _ROWS_BY_FLOATS:  # Python floats: numpy calls cost more on a few elements
+        quiet = all(_quiet(*row, stop, sign) for row in zip(
+            f.tolist(), grad_norm.tolist(), row_sums.tolist(), limit.tolist(), f_prev.tolist()))
+    else:
+        quiet = _quiet(f, grad_norm, row_sums, limit, f_prev, stop, sign).all()
+    if quiet:  # the common case: every row goes on
         return {}
+    if stop.ftol is not None:
+        ftol = np.abs(f - f_prev) <= stop.ftol * np.maximum(1.0, np.abs(f))
+    finite_x = np.isfinite(row_sums)
+    finite = np.isfinite(f) & finite_x
+    bad = ~finite | (sign * f > limit)
     out: dict[Status, np.ndarray] = {}
     if stop.undefined or stop.objective_limit is not None:
         # outcomes that read better than "diverged": outside the domain, or unbounded
@@ -234,8 +272,7 @@ def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, f_start: np.
         if stop.undefined:
             out[Status.UNDEFINED] = known = np.isnan(f) & finite_x
         if stop.objective_limit is not None:
-            with np.errstate(invalid="ignore"):
-                out[Status.UNBOUNDED] = (sign * f < -stop.objective_limit) & ~known
+            out[Status.UNBOUNDED] = (sign * f < -stop.objective_limit) & ~known
             known = known | out[Status.UNBOUNDED]
         bad &= ~known
         finite &= ~known
@@ -280,9 +317,14 @@ class _Rows:
         self.GN = np.full(n, np.nan)
         self.nfev = np.zeros(n, dtype=np.int64)
         self.njev = np.zeros(n, dtype=np.int64)
+        #: evaluations, gradient evaluations and steps that every working row made and
+        #: that are not yet added to ``nfev``, ``njev`` and ``state.nit`` (added when the
+        #: working set changes and at the end: Python integers cost less per step)
+        self.pending = [0, 0, 0]
         self.diverged_step = np.full(n, -1, dtype=np.int64)
         self.f_prev = np.full(len(self.idx), np.nan)
         self.f_start = None if state.f_start is None else state.f_start[self.idx]
+        self.limit: np.ndarray | None = None  # explode_limit of the working rows
         self.x = full
         self.rule_state = state.rule_state
         if len(self.idx) < n:
@@ -316,11 +358,8 @@ class _Rows:
             # no copy: the update reads it before the next evaluation replaces it
             self.G = np.full_like(self.x, np.nan) if ev.g is None else ev.g
             self._own_G = ev.g is None
-        rows = self.idx if self.compact else slice(None)  # a slice: no gather while all move
-        if ev.nfev:
-            self.nfev[rows] += ev.nfev
-        if ev.njev:
-            self.njev[rows] += ev.njev
+        self.pending[0] += ev.nfev
+        self.pending[1] += ev.njev
         if self.f_start is None:
             first = ev.f if ev.f_first is None else ev.f_first
             self.f_start = np.array(first, dtype=float, copy=True)
@@ -344,7 +383,9 @@ class _Rows:
                         if s is not None}
         else:
             assert self.f_start is not None
-            verdicts = stop_tests(ev.f, ev.grad_norm, self.x, self.f_start, self.f_prev,
+            if self.limit is None:
+                self.limit = explode_limit(self.f_start, stop, ctx.sign)
+            verdicts = stop_tests(ev.f, ev.grad_norm, self.x, self.limit, self.f_prev,
                                   stop, ctx.sign)
         self.f_prev = ev.f.astype(float, copy=True) if stop.ftol is not None else self.f_prev
         if verdicts:
@@ -371,7 +412,7 @@ class _Rows:
         """Count the step, write the moved rows back, and stop the rows the update stopped."""
         assert self.state.nit is not None
         if report is None:
-            self.state.nit[self.idx if self.compact else slice(None)] += ev.steps
+            self.pending[2] += ev.steps
         else:
             moved = self.idx if report.moved is None else self.idx[report.moved]
             self.state.nit[moved] += ev.steps
@@ -390,6 +431,7 @@ class _Rows:
     def _stop(self, verdicts: Mapping[Status, np.ndarray], t: int) -> np.ndarray:
         """Stop the working rows in the masks of ``verdicts`` and compact the working set;
         returns the mask of the rows kept."""
+        self._add_pending()
         done = np.zeros(len(self.idx), dtype=bool)
         for status, mask in verdicts.items():
             rows = self.idx[mask]
@@ -409,7 +451,18 @@ class _Rows:
         self.f_prev = self.f_prev[keep]
         if self.f_start is not None:
             self.f_start = self.f_start[keep]
+        if self.limit is not None:
+            self.limit = self.limit[keep]
         return keep
+
+    def _add_pending(self) -> None:
+        """Add the counts every working row made to the per-row counters."""
+        assert self.state.nit is not None
+        rows = self.idx if self.compact else slice(None)  # a slice: no gather while all move
+        for counts, k in zip((self.nfev, self.njev, self.state.nit), range(3)):
+            if self.pending[k]:
+                counts[rows] += self.pending[k]
+                self.pending[k] = 0
 
     def finish(self, status: Status) -> None:
         """Every working row stops with ``status`` (a limit: they stay resumable)."""
@@ -417,6 +470,7 @@ class _Rows:
             self.status[i] = status
 
     def output(self, history: History, t: int, elapsed: float, detail: str) -> LoopOutput:
+        self._add_pending()
         st = self.state
         assert st.nit is not None
         st.step = t

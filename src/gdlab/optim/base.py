@@ -59,12 +59,12 @@ class Rule(Stepper):
     def update(self, x: np.ndarray, ev: Evaluation, state: State, ctx: StepContext) -> Any:
         assert ev.g is not None  # rules step on the gradient of the evaluation
         momentum = self.scheduled_momentum(ctx)
-        # an overflow here shows as a non-finite point at the next evaluation: "diverged"
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if momentum is None:
-                self.step(x, ev.g, state, ctx.lr)
-            else:
-                self.step(x, ev.g, state, ctx.lr, momentum=momentum)  # type: ignore[call-arg]
+        # an overflow here (ignored by the loop's np.errstate) shows as a non-finite point
+        # at the next evaluation: "diverged"
+        if momentum is None:
+            self.step(x, ev.g, state, ctx.lr)
+        else:
+            self.step(x, ev.g, state, ctx.lr, momentum=momentum)  # type: ignore[call-arg]
         return None
 
     def scheduled_momentum(self, ctx: StepContext) -> float | None:
@@ -82,12 +82,11 @@ class Rule(Stepper):
         """Two work arrays shaped like the parameters, kept between steps: the updates write
         their temporaries here instead of allocating several arrays per step (the same
         operations in the same order, so the numbers do not change)."""
-        key = (like.shape, like.dtype.str)
-        bufs = self.__dict__.setdefault("_bufs", {})
-        pair = bufs.get(key)
+        bufs = self.__dict__.get("_bufs")
+        pair = None if bufs is None else bufs.get((like.shape, like.dtype))
         if pair is None:
-            bufs.clear()
-            pair = bufs[key] = (np.empty_like(like), np.empty_like(like))
+            pair = (np.empty_like(like), np.empty_like(like))
+            self.__dict__["_bufs"] = {(like.shape, like.dtype): pair}
         return pair
 
     def __getstate__(self) -> dict[str, Any]:

@@ -54,8 +54,7 @@ class Projected(Stepper):
                  ctx: StepContext) -> Evaluation:
         ev = self.inner.evaluate(objective, x, batch, state, ctx)
         if ev.g is not None:
-            with np.errstate(over="ignore", invalid="ignore"):
-                step = x - np.clip(x - ctx.sign * ev.g, self.lo, self.hi)
+            step = x - np.clip(x - ctx.sign * ev.g, self.lo, self.hi)
             ev.grad_norm = (np.abs(step[:, 0]) if step.shape[1] == 1 else
                             np.sqrt(np.einsum("ij,ij->i", step, step)))
             # a non-finite gradient stays non-finite (the loop's "no gradient" test)

@@ -83,8 +83,7 @@ class Armijo(Stepper):
             y = g - pg
             sy = np.einsum("ij,ij->i", s, y)
             ss = np.einsum("ij,ij->i", s, s)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                bb = ss / sy
+            bb = ss / sy
             fallback = np.where(np.isfinite(tprev), 2.0 * tprev, 1.0 / np.maximum(1.0, np.sqrt(gg)))
             t0 = np.where((sy > 0) & np.isfinite(bb), bb, fallback)
             t0 = np.clip(t0, 1e-12, 1e12)
@@ -95,24 +94,23 @@ class Armijo(Stepper):
         new_x = x.copy()
         todo = np.arange(len(x))
         nfev = np.zeros(len(x), dtype=np.int64)
-        with np.errstate(all="ignore"):
-            for _ in range(self.max_backtracks):
-                trial = x[todo] + t[todo, None] * direction[todo]
-                if self.project is None:
-                    decrease = t[todo] * gg[todo]
-                else:
-                    trial = self.project(trial)
-                    decrease = np.einsum("ij,ij->i", direction[todo], trial - x[todo])
-                ht = sign * np.asarray(ctx.value(trial), dtype=float)
-                nfev[todo] += 1
-                ok = np.isfinite(ht) & (ht <= h0[todo] - self.c * decrease)
-                done = todo[ok]
-                new_x[done] = trial[ok]
-                accepted[done] = True
-                todo = todo[~ok]
-                if todo.size == 0:
-                    break
-                t[todo] *= self.shrink
+        for _ in range(self.max_backtracks):
+            trial = x[todo] + t[todo, None] * direction[todo]
+            if self.project is None:
+                decrease = t[todo] * gg[todo]
+            else:
+                trial = self.project(trial)
+                decrease = np.einsum("ij,ij->i", direction[todo], trial - x[todo])
+            ht = sign * np.asarray(ctx.value(trial), dtype=float)
+            nfev[todo] += 1
+            ok = np.isfinite(ht) & (ht <= h0[todo] - self.c * decrease)
+            done = todo[ok]
+            new_x[done] = trial[ok]
+            accepted[done] = True
+            todo = todo[~ok]
+            if todo.size == 0:
+                break
+            t[todo] *= self.shrink
         stalled = ~accepted
         t[stalled] = 0.0
         px[...] = x

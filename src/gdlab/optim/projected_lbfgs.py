@@ -83,9 +83,8 @@ class ProjectedLBFGS(Stepper):
                  ctx: StepContext) -> Evaluation:
         ev = super().evaluate(objective, x, batch, state, ctx)
         if self.lo is not None and ev.g is not None:
-            with np.errstate(over="ignore", invalid="ignore"):
-                step = x - self._project(x - ctx.sign * ev.g)
-                norm = np.sqrt(np.einsum("ij,ij->i", step, step))
+            step = x - self._project(x - ctx.sign * ev.g)
+            norm = np.sqrt(np.einsum("ij,ij->i", step, step))
             ev.grad_norm = np.where(np.isfinite(ev.g).all(axis=1), norm, np.nan)
         return ev
 
@@ -108,10 +107,9 @@ class ProjectedLBFGS(Stepper):
             # a gradient step of growing length until curvature is positive again
             state["count"][~kept & state["moved"]] = 0
         q = g * free
-        with np.errstate(all="ignore"):
-            d = -self._h_times(state, q)
-            slope = np.einsum("ij,ij->i", d, g)
-            bad = ~(slope < 0) | ~np.isfinite(slope)  # not a descent direction: restart
+        d = -self._h_times(state, q)
+        slope = np.einsum("ij,ij->i", d, g)
+        bad = ~(slope < 0) | ~np.isfinite(slope)  # not a descent direction: restart
         if bad.any():
             d[bad] = -q[bad]
             state["count"][bad] = 0
@@ -194,17 +192,16 @@ class ProjectedLBFGS(Stepper):
         nfev = np.zeros(n, dtype=np.int64)
         todo = np.arange(n)
         t = t.copy()
-        with np.errstate(all="ignore"):
-            for _ in range(self.max_backtracks):
-                trial = self._project(x[todo] + t[todo, None] * d[todo])
-                ht = ctx.sign * np.asarray(ctx.value(trial), dtype=float)
-                nfev[todo] += 1
-                decrease = np.einsum("ij,ij->i", g[todo], trial - x[todo])
-                ok = np.isfinite(ht) & (ht <= h[todo] + self.c * decrease) & (decrease < 0)
-                new_x[todo[ok]] = trial[ok]
-                accepted[todo[ok]] = True
-                todo = todo[~ok]
-                if todo.size == 0:
-                    break
-                t[todo] *= 0.5
+        for _ in range(self.max_backtracks):
+            trial = self._project(x[todo] + t[todo, None] * d[todo])
+            ht = ctx.sign * np.asarray(ctx.value(trial), dtype=float)
+            nfev[todo] += 1
+            decrease = np.einsum("ij,ij->i", g[todo], trial - x[todo])
+            ok = np.isfinite(ht) & (ht <= h[todo] + self.c * decrease) & (decrease < 0)
+            new_x[todo[ok]] = trial[ok]
+            accepted[todo[ok]] = True
+            todo = todo[~ok]
+            if todo.size == 0:
+                break
+            t[todo] *= 0.5
         return new_x, accepted, nfev

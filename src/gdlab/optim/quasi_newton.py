@@ -117,22 +117,21 @@ class LBFGS(Rule):
         nfev = np.zeros(n, dtype=np.int64)
         moved = np.zeros(n, dtype=bool)
         stalled = np.zeros(n, dtype=bool)
-        with np.errstate(all="ignore"):
-            rows = np.flatnonzero(~(np.max(np.abs(g), axis=1) <= self.tolerance_grad))
-            if rows.size:
-                d, t = self._direction(g, state, rows, ctx.lr)
-                state["prev_flat_grad"][rows] = g[rows]
-                state["prev_loss"][rows] = f[rows]
-                gtd = rowdot(g[rows], d)
-                state["d"][rows] = d
-                state["t"][rows] = t
-                state["n_iter"][rows] += 1
-                stop = gtd > -self.tolerance_change
-                stalled[rows[stop]] = True
-                go = ~stop
-                self._move(x, rows[go], d[go], t[go], f[rows[go]], g[rows[go]], gtd[go],
-                           state, ctx, nfev)
-                moved[rows[go]] = True
+        rows = np.flatnonzero(~(np.max(np.abs(g), axis=1) <= self.tolerance_grad))
+        if rows.size:
+            d, t = self._direction(g, state, rows, ctx.lr)
+            state["prev_flat_grad"][rows] = g[rows]
+            state["prev_loss"][rows] = f[rows]
+            gtd = rowdot(g[rows], d)
+            state["d"][rows] = d
+            state["t"][rows] = t
+            state["n_iter"][rows] += 1
+            stop = gtd > -self.tolerance_change
+            stalled[rows[stop]] = True
+            go = ~stop
+            self._move(x, rows[go], d[go], t[go], f[rows[go]], g[rows[go]], gtd[go],
+                       state, ctx, nfev)
+            moved[rows[go]] = True
         state["step"] += 1
         if stalled.any():
             return StepReport(stop={Status.STALLED: stalled}, moved=moved, nfev=nfev)

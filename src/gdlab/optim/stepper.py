@@ -51,6 +51,11 @@ compacted with them by :meth:`Stepper.select`). Per loop step it calls:
 
 :class:`Stepper` implements ``evaluate`` and ``select`` with the defaults above; a
 subclass implements ``init``, ``update`` and ``config``.
+
+The loop calls ``evaluate`` and ``update`` under ``np.errstate(over="ignore",
+invalid="ignore", divide="ignore")``: an overflow or an invalid operation is not a
+warning but a non-finite value, which the stop rules report (``diverged``, ...).
+Steppers need no ``errstate`` of their own.
 """
 
 from __future__ import annotations
@@ -175,10 +180,10 @@ class Stepper:
                  ctx: StepContext) -> Evaluation:
         """``objective.value_and_grad`` at the rows of ``x`` (once), with the row norms.
 
-        Overflow and invalid operations are not warnings here: they show as non-finite
-        values, which the loop's stop rules report as divergence."""
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            f, g = objective.value_and_grad(x, batch)
+        Overflow and invalid operations are not warnings here (the loop runs every step
+        under ``np.errstate``): they show as non-finite values, which the loop's stop rules
+        report as divergence."""
+        f, g = objective.value_and_grad(x, batch)
         f = np.asarray(f).reshape(-1)
         return Evaluation(f, g, row_norms(g))
 

@@ -50,13 +50,11 @@ class Mixed(Rule):
     def update(self, x: np.ndarray, ev: Evaluation, state: State, ctx: StepContext) -> None:
         g = ev.g
         assert g is not None, "update rules need the gradient"
-        a = 0
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for (rule, schedule, _), n, sub in zip(self.groups, state["counts"],
-                                                   state["groups"]):
-                if n:  # slices are views: the rule updates the rows of x in place
-                    rule.step(x[a:a + n], g[a:a + n], sub, schedule.lr(ctx.t, rule.lr))
-                a += n
+        a = 0  # (under the loop's np.errstate)
+        for (rule, schedule, _), n, sub in zip(self.groups, state["counts"], state["groups"]):
+            if n:  # slices are views: the rule updates the rows of x in place
+                rule.step(x[a:a + n], g[a:a + n], sub, schedule.lr(ctx.t, rule.lr))
+            a += n
         state["step"] += 1
 
     def step(self, params: np.ndarray, grad: np.ndarray, state: State, lr: float) -> None:

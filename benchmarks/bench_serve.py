@@ -36,6 +36,8 @@ import sys
 import time
 import warnings
 
+import numpy as np
+
 import gdlab
 from _common import header
 
@@ -140,14 +142,22 @@ def cpu_time(moved: int) -> list[float]:
     return times
 
 
-def loop_speed() -> float:
-    """Microseconds per iteration of one ``minimize`` start with a fixed lr (best of 5 runs
-    of 5,000 iterations): ``bench_minimize.py``'s yardstick, to compare this run's machine
-    with the quiet one of RESULTS.md section 5 (37.8 us/iter there)."""
-    fn = gdlab.Function(FORMULA)
-    best = min(_timed(lambda: gdlab.minimize(fn, x0=START, lr=0.01, max_iter=5000, eps=None))
-               for _ in range(5))
-    return best / 5000 * 1e6
+def numpy_speed() -> float:
+    """Microseconds per iteration of a fixed loop of small NumPy operations, no gdlab code
+    in it (best of 5 runs of 20,000 iterations): a yardstick of the machine's speed now
+    that does not change when gdlab does (the per-operation cost of NumPy on tiny arrays
+    is what the playground's loop pays). Quiet machine, 2026-11-30 19:55: see RESULTS.md
+    section 6."""
+    x = np.array([[2.5, -2.0]])
+
+    def loop() -> None:
+        y = x.copy()
+        for _ in range(20_000):
+            g = 2.0 * y + np.cos(y)
+            y -= 0.001 * g
+            np.sqrt(np.einsum("ij,ij->i", g, g))
+
+    return min(_timed(loop) for _ in range(5)) / 20_000 * 1e6
 
 
 def _timed(fn) -> float:
@@ -185,9 +195,8 @@ def main() -> None:
         med, p95 = stats(times)
         print(f"{name:44}{med:10.1f}{p95:9.1f}")
     print(f"answer size {size / 1024:.0f} KiB; {REPEAT} requests each; target: well under 200 ms")
-    print(f"machine speed now: minimize {loop_speed():.1f} us/iter (1 start, fixed lr; "
-          f"RESULTS.md section 5: 37.8 on a quiet machine); load average now: "
-          f"{os.getloadavg()[0]:.2f}")
+    print(f"machine speed now: {numpy_speed():.2f} us per iteration of a fixed NumPy loop "
+          f"(see numpy_speed); load average now: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -377,7 +377,7 @@ def _add_descent_options(m: argparse.ArgumentParser) -> None:
     m.add_argument("--max-iter", type=_positive_int, default=10_000, help="at most this many "
                    "updates (default 10000)")
     m.add_argument("--ftol", type=_number, help="also stop when f changes by less than this "
-                   "(relative)")
+                   "(relative; default 1e-10 with the default L-BFGS, else none)")
     m.add_argument("--time-limit", type=_number, metavar="SECONDS")
     m.add_argument("--restarts", type=_positive_int, metavar="N", help="N random starts in "
                    "--bounds (default: a test function's domain), run at once")

@@ -309,3 +309,60 @@ def test_loop_state_reports_the_divergence_reference_and_rejects_nothing_silentl
     assert out.state is st and st.step == 3
     assert st.f_start.tolist() == [2.0]  # f at the first evaluation: 2**2 / 2
     assert st.x[0, 0] == pytest.approx(2.0 * 0.9 ** 3, rel=1e-14)
+
+
+def test_the_quick_stop_filter_never_hides_a_stop(monkeypatch):
+    """stop_tests first asks a cheap filter whether any rule fires (on Python floats up to
+    _ROWS_BY_FLOATS rows, on arrays beyond); its verdicts must equal those of the exact tests
+    alone, on rows with NaN, infinities, explosions, small gradients and flat values."""
+    from gdlab import loop
+
+    rng = np.random.default_rng(3)
+    specials = np.array([np.nan, np.inf, -np.inf, 1e300, -1e300, 0.0, 1e-13, 5.0, -5.0])
+
+    def pick(n, scale):
+        a = rng.standard_normal(n) * scale
+        odd = rng.random(n) < 0.15
+        a[odd] = rng.choice(specials, size=odd.sum())
+        return a
+
+    rules = [StopRules(), StopRules(eps=None, ftol=1e-3), StopRules(objective_limit=1e20,
+             undefined=True, ftol=1e-9), StopRules(eps=1e-2, explode=0.0)]
+
+    def never_quiet(f, *rest):  # the filter off: the exact tests decide alone
+        return np.zeros(len(f), dtype=bool) if isinstance(f, np.ndarray) else False
+
+    fired = set()
+    for trial in range(400):
+        n = int(rng.choice([1, 2, 5, 8, 9, 20]))
+        stop = rules[trial % len(rules)]
+        sign = -1.0 if trial % 3 == 0 else 1.0
+        f, gn = pick(n, 10.0), np.abs(pick(n, 1e-3))
+        with np.errstate(all="ignore"):
+            f_prev = f + pick(n, 1e-3) * (rng.random(n) < 0.5)
+        x = pick(2 * n, 3.0).reshape(n, 2)
+        f_start = pick(n, 1.0)
+        limit = loop.explode_limit(f_start, stop, sign)
+        with np.errstate(all="ignore"):
+            got = loop.stop_tests(f, gn, x, limit, f_prev, stop, sign)
+            monkeypatch.setattr(loop, "_quiet", never_quiet)
+            want = loop.stop_tests(f, gn, x, limit, f_prev, stop, sign)
+            monkeypatch.undo()
+        assert got.keys() == want.keys()
+        for status in want:
+            np.testing.assert_array_equal(got[status], want[status])
+        fired |= set(want)
+    # the draws reach every outcome the rules can give
+    assert fired == {Status.DIVERGED, Status.NO_GRADIENT, Status.CONVERGED, Status.FTOL,
+                     Status.UNDEFINED, Status.UNBOUNDED}
+
+
+def test_row_norms_are_the_same_numbers_for_few_and_many_rows():
+    from gdlab.optim.stepper import row_norms
+
+    g = np.random.default_rng(4).standard_normal((1000, 2)) * 10.0 ** np.arange(-4, 6)[
+        np.arange(1000) % 10, None]
+    many = row_norms(g)                       # einsum (many rows)
+    few = np.concatenate([row_norms(g[i:i + 5]) for i in range(0, 1000, 5)])  # vecdot
+    np.testing.assert_array_equal(few, many)
+    np.testing.assert_allclose(many, np.hypot(g[:, 0], g[:, 1]), rtol=5e-16)

@@ -242,7 +242,8 @@ def explode_limit(f_start: np.ndarray, stop: StopRules, sign: float) -> np.ndarr
     times worse than at the start"): ``sign*f_start + explode*(1 + |f_start|)``."""
     if not stop.explode:
         return np.full(len(f_start), np.inf)
-    return sign * f_start + stop.explode * (1.0 + np.abs(f_start))
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge start: no limit (inf)
+        return sign * f_start + stop.explode * (1.0 + np.abs(f_start))
 
 
 def stop_tests(f: np.ndarray, grad_norm: np.ndarray, x: np.ndarray, limit: np.ndarray,

@@ -200,12 +200,17 @@ class Stepper:
                 state[k] = v[keep]
 
 
+_vecdot = getattr(np, "vecdot", None)  # NumPy 2
+
+
 def row_norms(g: np.ndarray) -> np.ndarray:
     """``‖g_i‖`` of every row (``|g_i|`` for one column, which cannot overflow where the
-    square would): ``vecdot`` for long rows (a model's gradient: ~2.5x faster), ``einsum``
-    for short ones (many starts of a formula, where it is faster)."""
-    if g.shape[1] == 1:
+    square would): ``vecdot`` for long rows (a model's gradient: ~2.5x faster) and for a
+    few rows of two (a ufunc: half einsum's call cost; the same two products and sum, so
+    the same numbers), ``einsum`` for many short rows (many starts, where it is faster)."""
+    n, d = g.shape
+    if d == 1:
         return np.abs(g[:, 0])
-    if g.shape[1] >= 64 and hasattr(np, "vecdot"):
-        return np.sqrt(np.vecdot(g, g))
+    if _vecdot is not None and (d >= 64 or (d == 2 and n <= 256)):
+        return np.sqrt(_vecdot(g, g))
     return np.sqrt(np.einsum("ij,ij->i", g, g))

@@ -34,11 +34,11 @@ async def get_catalog(request: Request) -> JSONResponse:
     return JSONResponse(await anyio.to_thread.run_sync(catalog, limiter=_WORKERS))
 
 
-async def post_descend(request: Request) -> JSONResponse:
+async def post_descend(request: Request) -> Response:
     return await _compute(request, descend)
 
 
-async def post_fit(request: Request) -> JSONResponse:
+async def post_fit(request: Request) -> Response:
     return await _compute(request, fit)
 
 

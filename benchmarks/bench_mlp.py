@@ -31,7 +31,10 @@ runs made minutes apart at most. ``--threads N`` sets the thread count of every 
 PyTorch runs with ``--torch-python`` (default: the
 ``GDLAB_TORCH_PYTHON`` environment variable, else this interpreter) when that interpreter
 has torch 2.13.0. ``--gdlab-src LABEL=PATH`` adds a gdlab line run with ``PYTHONPATH=PATH``
-(another checkout's ``src``: before/after comparisons in one run).
+(another checkout's ``src``: before/after comparisons in one run). ``--gdlab-standardize``
+times the gdlab lines with the estimators' default ``standardize=True`` instead (each
+shuffled batch standardized as its rows are picked: work the other peers do not do, on
+the same arrays, so their numbers differ slightly).
 
 The FLOP rate: one epoch of forward and backward passes costs 2·n·(sum of in·out over the
 layers) for the forward products, as much again for the weight gradients and the same
@@ -137,10 +140,10 @@ def matmul_floor(X, sizes, repeat=3):
     return min(times[1:]) * len(X) / n, scale
 
 
-def run_gdlab(X, y, Xt, yt, epochs):
+def run_gdlab(X, y, Xt, yt, epochs, standardize=False):
     from gdlab.models.estimators import MLPClassifier
     m = MLPClassifier(HIDDEN, optimizer="adam", lr=LR, batch_size=BATCH, epochs=epochs,
-                      tol=None, l2=ALPHA / BATCH, standardize=False, seed=0)
+                      tol=None, l2=ALPHA / BATCH, standardize=standardize, seed=0)
     t = time.perf_counter()
     m.fit(X, y)
     return time.perf_counter() - t, float(np.mean(m.predict(Xt) == yt))
@@ -206,7 +209,7 @@ def _process_facts(kind):
     return facts + ["BLAS: " + b for b in blas_facts()]
 
 
-def child(kind, data, epochs):
+def child(kind, data, epochs, standardize=False):
     """One peer in this process; prints a ``RESULT {json}`` line."""
     X, y, Xt, yt = (np.load(Path(data) / f"{name}.npy") for name in ("X", "y", "Xt", "yt"))
     sizes = [X.shape[1], *HIDDEN, int(y.max()) + 1]
@@ -214,9 +217,12 @@ def child(kind, data, epochs):
         sec, scale = matmul_floor(X, sizes)
         out = {"sec_per_epoch": sec, "acc": None, "max_abs": scale}
     else:
+        run = _RUNNERS[kind]
+        if kind == "gdlab":
+            run = lambda *a: run_gdlab(*a, standardize=standardize)  # noqa: E731
         w = min(WARMUP_ROWS, len(X))
-        _RUNNERS[kind](X[:w], y[:w], Xt, yt, 1)  # untimed warm-up
-        sec, acc = _RUNNERS[kind](X, y, Xt, yt, epochs)
+        run(X[:w], y[:w], Xt, yt, 1)  # untimed warm-up
+        sec, acc = run(X, y, Xt, yt, epochs)
         out = {"sec_per_epoch": sec / epochs, "acc": acc}
     out["facts"] = _process_facts(kind)
     print("RESULT " + json.dumps(out), flush=True)
@@ -248,7 +254,7 @@ def _peers(args):
     return peers
 
 
-def _run_child(kind, python, src, data, epochs, threads=None):
+def _run_child(kind, python, src, data, epochs, threads=None, standardize=False):
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = src
@@ -256,7 +262,7 @@ def _run_child(kind, python, src, data, epochs, threads=None):
         for var in _THREAD_VARS:
             env[var] = str(threads)
     cmd = [python, str(HERE / "bench_mlp.py"), "--child", kind, "--data", data,
-           "--epochs", str(epochs)]
+           "--epochs", str(epochs)] + (["--gdlab-standardize"] if standardize else [])
     got = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=HERE)
     lines = [ln for ln in got.stdout.splitlines() if ln.startswith("RESULT ")]
     if got.returncode != 0 or not lines:
@@ -264,7 +270,7 @@ def _run_child(kind, python, src, data, epochs, threads=None):
     return json.loads(lines[-1][len("RESULT "):])
 
 
-def bench(name, arrays, epochs, repeat, peers, threads=None):
+def bench(name, arrays, epochs, repeat, peers, threads=None, standardize=False):
     X, y, Xt, yt = arrays
     sizes = [X.shape[1], *HIDDEN, int(y.max()) + 1]
     fl = flops_per_epoch(len(X), sizes)
@@ -276,7 +282,7 @@ def bench(name, arrays, epochs, repeat, peers, threads=None):
         jobs.append(("matmuls alone (np.matmul, float32)", "matmul", sys.executable, None))
         for r in range(repeat):  # interleaved rounds
             for label, kind, py, src in jobs:
-                res = _run_child(kind, py, src, data, epochs, threads)
+                res = _run_child(kind, py, src, data, epochs, threads, standardize)
                 runs.setdefault(label, []).append(res)
                 acc = "" if res["acc"] is None else f", accuracy {res['acc']:.4f}"
                 print(f"  {name} round {r + 1}: {label}: {res['sec_per_epoch']:.3f} s/epoch"
@@ -301,7 +307,7 @@ def bench(name, arrays, epochs, repeat, peers, threads=None):
     print()
     print(f"{name}: {len(X):,} x {X.shape[1]} -> {sizes[-1]} classes, {epochs} epochs, "
           f"{fl / 1e9:.2f} GFLOP per epoch, best of {repeat} interleaved rounds, threads: "
-          f"{threads or 'default'}")
+          f"{threads or 'default'}" + (", gdlab with standardize=True" if standardize else ""))
     print(table(rows, ("method", "s/epoch", "test acc", "vs sklearn", "vs torch", "GFLOP/s",
                        "of matmul", "note")))
     for label, kind, py, _ in peers:
@@ -326,18 +332,24 @@ def main() -> int:
                     help="thread count for every child (OPENBLAS/OMP/MKL/NUMBA_NUM_THREADS; "
                          "default: as the environment says)")
     ap.add_argument("--no-digits", action="store_true")
+    ap.add_argument("--gdlab-standardize", action="store_true",
+                    help="gdlab lines with standardize=True (the default: each batch "
+                         "standardized as it is drawn) instead of the pre-scaled arrays as "
+                         "they are")
     ap.add_argument("--child", choices=("gdlab", "sklearn", "torch", "matmul"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        return child(args.child, args.data, args.epochs)
+        return child(args.child, args.data, args.epochs, args.gdlab_standardize)
     header("gdlab MLP benchmark: hidden (256, 128), ReLU, Adam, batch 200 "
            "(each peer in its own process)", ("sklearn",))
     peers = _peers(args)
-    bench("synthetic 60k x 784", synthetic(), args.epochs, args.repeat, peers, args.threads)
+    bench("synthetic 60k x 784", synthetic(), args.epochs, args.repeat, peers, args.threads,
+          args.gdlab_standardize)
     if peer("sklearn") and not args.no_digits:
-        bench("digits", digits(), args.digits_epochs, args.repeat + 1, peers, args.threads)
+        bench("digits", digits(), args.digits_epochs, args.repeat + 1, peers, args.threads,
+              args.gdlab_standardize)
     return 0
 
 

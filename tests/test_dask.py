@@ -18,6 +18,7 @@ from gdlab.data import (  # noqa: E402
     ArrayStream,
     DaskStream,
     RowSplit,
+    Standardizer,
     dask_cluster,  # noqa: E402
 )
 from gdlab.errors import DataError, ParameterError  # noqa: E402
@@ -143,6 +144,12 @@ def test_minibatches_are_those_of_an_array_stream(dask_client):
             np.testing.assert_array_equal(b, e)
     first = [b[1][0] for b in ds.batches(0)]
     assert first != [b[1][0] for b in ds.batches(1)]  # blocks reshuffled every epoch
+    raw = list(ref.batches(1, 3))
+    st = ds.standardizer = Standardizer().fit(X)  # batches standardized as they are picked
+    got = list(ds.batches(1, 3))
+    assert len(got) == len(raw)
+    for (a, b), (c, e) in zip(got, raw):
+        assert a.tobytes() == st.transform(c).tobytes() and b.tobytes() == e.tobytes()
     ds.close()
 
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 
+from gdlab import kernels
 from gdlab.data import (
     ArrayStream,
     ConstantColumnWarning,
@@ -249,15 +250,74 @@ def test_constant_column_warns_and_scales_by_one():
     assert np.all(Z[:, 1] == 0) and np.all(np.isfinite(Z))
 
 
-def test_stream_applies_standardizer_per_batch():
-    X, y = _data(64)
-    s = ArrayStream(X, y, batch_size=10, seed=2)
+def _same_bits(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def take_path(request, monkeypatch):
+    """``Standardizer.take`` through the compiled pass (when numba is installed; counted, so
+    a test knows it ran) or through NumPy's take and transform (as without numba)."""
+    calls = [0]
+    if request.param == "numpy":
+        monkeypatch.setattr(kernels, "standardized_rows", lambda: None)
+    else:
+        real = kernels.standardized_rows()
+        if real is None:
+            pytest.skip("numba not installed")
+
+        def counting(*args):
+            calls[0] += 1
+            return real(*args)
+
+        monkeypatch.setattr(kernels, "standardized_rows", lambda: counting)
+    return request.param, calls
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_standardizer_take_is_transform_of_take_to_the_bit(take_path, dtype):
+    rng = np.random.default_rng(3)
+    X = (rng.standard_normal((500, 9)) * np.exp(rng.uniform(-20, 20, 9)) + 7.3).astype(dtype)
+    X[:, 4] = 2.5  # constant: scale 1
+    with pytest.warns(ConstantColumnWarning):
+        st = Standardizer().fit(X)
+    X[3, 0], X[7, 1], X[11, 2] = np.nan, np.inf, -np.inf  # non-finite values pass through
+    rows = rng.integers(-len(X), len(X), 321)  # negative rows count from the end
+    rows[:5] = [0, 499, -1, -500, 0]
+    got = st.take(X, rows)
+    assert _same_bits(got, st.transform(np.take(X, rows, axis=0)))
+    assert got.dtype == dtype and got.flags.c_contiguous and got.flags.writeable
+    assert st.take(X, rows[:0]).shape == (0, 9)
+    path, calls = take_path
+    assert (calls[0] > 0) == (path == "compiled")
+
+
+def test_standardizer_take_refuses_a_row_out_of_range(take_path):
+    X, _ = _data(20)
+    st = Standardizer().fit(X)
+    for bad in (20, -21):
+        with pytest.raises(IndexError):
+            st.take(X, np.array([3, bad, 1]))
+
+
+@pytest.mark.parametrize("chunks", [dict(), dict(chunk_rows=17, buffer_chunks=2)])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_stream_applies_standardizer_per_batch(take_path, chunks, shuffle):
+    """Batches of a standardized stream are the raw batches standardized, to the bit: the
+    shuffled ones picked and standardized in one pass (Standardizer.take)."""
+    X, y = _data(64, dtype=np.float32)
+    s = ArrayStream(X, y, batch_size=10, seed=2, shuffle=shuffle, **chunks)
     st = s.fit_standardizer()
     assert s.standardizer is st
-    raw = ArrayStream(X, y, batch_size=10, seed=2)
-    for (xa, ya), (xb, yb) in zip(s.batches(1), raw.batches(1)):
-        np.testing.assert_array_equal(xa, st.transform(xb))
-        np.testing.assert_array_equal(ya, yb)
+    raw = ArrayStream(X, y, batch_size=10, seed=2, shuffle=shuffle, **chunks)
+    for epoch, start in [(1, 0), (2, 3)]:
+        got, want = list(s.batches(epoch, start)), list(raw.batches(epoch, start))
+        assert len(got) == len(want) == 7 - start
+        for (xa, ya), (xb, yb) in zip(got, want):
+            assert _same_bits(xa, st.transform(xb))
+            assert _same_bits(ya, yb)
+    path, calls = take_path
+    assert (calls[0] > 0) == (path == "compiled" and shuffle)
 
 
 # -- IDX --------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ def no_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setattr(kernels, "_adam", None)
     monkeypatch.setattr(kernels, "_mlp", None)
+    monkeypatch.setattr(kernels, "_rows", None)
     assert not kernels.numba_available()
 
 
@@ -349,6 +350,7 @@ def test_training_without_numba_matches(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # as if numba were not installed
     monkeypatch.setattr(kernels, "_adam", None)
     monkeypatch.setattr(kernels, "_mlp", None)
+    monkeypatch.setattr(kernels, "_rows", None)
     assert not kernels.numba_available() and kernels.mlp_kernels() is None
     slow = _train_mlp(np.float64, Adam(lr=1e-2))
     assert slow.n_steps == fast.n_steps

@@ -30,8 +30,10 @@ Compilation happens once per dtype on first use and is cached on disk (``cache=T
 
 :func:`linear_pass` is the second kernel here: the full-batch loss and gradient of a
 one-target linear model in one pass over X (see :class:`gdlab.models.LinearLoss`).
-:func:`adam_kernel` is Adam's step in one pass (:mod:`gdlab.optim.fused`), and
-:func:`mlp_kernels` are the MLP's elementwise passes (:class:`gdlab.models.MLPLoss`).
+:func:`adam_kernel` is Adam's step in one pass (:mod:`gdlab.optim.fused`),
+:func:`mlp_kernels` are the MLP's elementwise passes (:class:`gdlab.models.MLPLoss`), and
+:func:`standardized_rows` picks a shuffled batch's rows and standardizes them in one pass
+(:meth:`gdlab.data.Standardizer.take`).
 """
 
 from __future__ import annotations
@@ -413,3 +415,49 @@ def _build_mlp():  # noqa: C901 - the compiled passes' complexity is theirs (see
         return s
 
     return bias_relu, relu_backward, softmax_xent, penalty
+
+
+# ---------------------------------------------------------------------------------------
+# A shuffled batch's rows picked and standardized in one pass (gdlab.data)
+# ---------------------------------------------------------------------------------------
+
+_rows = None
+
+
+def standardized_rows():
+    """The compiled pass that picks rows and standardizes them, or ``None`` without numba.
+
+    ``kernel(X, rows, mean, scale, out) -> bad`` writes ``(X[r] - mean) / scale`` for the
+    ``i``-th row number ``r`` of ``rows`` into row ``i`` of ``out`` (``len(rows)`` rows,
+    X's dtype; ``mean`` and ``scale`` in X's dtype too): the subtraction and the division
+    of :meth:`gdlab.data.Standardizer.transform`, in the same order and X's dtype, without
+    fast-math, so the numbers are NumPy's to the bit, but each row is written once, while
+    it is read, instead of taken into one array and then passed over twice. A negative
+    ``r`` counts from the end, as in ``np.take``. Returns −1, or the position in ``rows``
+    of the first row number out of range (``out`` is then partly written)."""
+    global _rows
+    if _rows is None:
+        if not numba_available():
+            return None
+        _rows = _build_rows()
+    return _rows
+
+
+def _build_rows():
+    import numba
+
+    # error_model="numpy": x/0 is inf as in NumPy (no ZeroDivisionError test per element)
+    @numba.njit(cache=True, nogil=True, error_model="numpy")
+    def standardized_rows(X, rows, mean, scale, out):
+        n, d = X.shape
+        for i in range(rows.shape[0]):
+            r = rows[i]
+            if r < 0:
+                r += n
+            if r < 0 or r >= n:
+                return i
+            for j in range(d):
+                out[i, j] = (X[r, j] - mean[j]) / scale[j]
+        return -1
+
+    return standardized_rows

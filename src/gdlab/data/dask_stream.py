@@ -48,7 +48,7 @@ from ._split import RowSplit
 from .blockset import BlockSet, BlockStandardizer, ClusterError, _plain, gather
 from .moments import CrossMoments
 from .standardize import RunningStats, Standardizer
-from .stream import BatchStream, _readonly, _take
+from .stream import BatchStream, _readonly, _taker
 
 __all__ = ["BlockSet", "BlockStandardizer", "ClusterError", "DaskStream", "gather",
            "is_dask_collection", "file_paths"]
@@ -186,12 +186,10 @@ class DaskStream(BatchStream):
         if self.batch_size is None:
             return iter([(self.full_blocks(), None)] if start == 0 else [])
         plan = self._buffer_plan(epoch, start)
-        pre = _Prefetcher(self.blocks, plan, self.prefetch)
-        it = _order.iter_batches(self._bounds_cache, self.batch_size, self.buffer_chunks,
-                                 self.shuffle, self.seed, epoch, start, pre.load_buffer, sizes)
-        if self.standardizer is None:
-            return it
-        return self._standardized(it, self.standardizer)
+        pre = _Prefetcher(self.blocks, plan, self.prefetch, self.standardizer)
+        return _order.iter_batches(self._bounds_cache, self.batch_size, self.buffer_chunks,
+                                   self.shuffle, self.seed, epoch, start, pre.load_buffer,
+                                   sizes)
 
     def _buffer_plan(self, epoch: int, start: int) -> list[np.ndarray]:
         """The chunk ids of the buffers :func:`_order.iter_batches` loads from batch
@@ -390,10 +388,12 @@ class _Prefetcher:
     """Fetches the buffers of one epoch from the workers in the order
     :func:`_order.iter_batches` loads them, ``ahead`` buffers beyond the one being stepped
     (on a background thread, while the client steps), and hands each out as
-    ``load_buffer``."""
+    ``load_buffer``, its batches standardized by ``standardizer`` when one is given."""
 
-    def __init__(self, blocks: BlockSet, plan: list[np.ndarray], ahead: int):
+    def __init__(self, blocks: BlockSet, plan: list[np.ndarray], ahead: int,
+                 standardizer: Standardizer | None = None):
         self.blocks = blocks
+        self.standardizer = standardizer
         self.plan = plan
         self.ahead = ahead
         self.next = 0
@@ -427,6 +427,4 @@ class _Prefetcher:
         X, y = fut.result()
         if len(self.pending) == 0 and self.next >= len(self.plan):
             self.pool.shutdown(wait=False)
-        if perm is None:
-            return lambda lo, hi: (_readonly(X[lo:hi]), _readonly(y[lo:hi]))
-        return lambda lo, hi: _take(X, y, perm[lo:hi])
+        return _taker(X, y, perm, self.standardizer)

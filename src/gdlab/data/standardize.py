@@ -12,8 +12,11 @@ from typing import Iterable
 
 import numpy as np
 
+from .. import kernels
 from ..errors import DataError, ParameterError
 from ._names import listing
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class ConstantColumnWarning(UserWarning):
@@ -212,6 +215,25 @@ class Standardizer:
         out = np.subtract(X, mean)  # one new array, not two: (X - mean) / scale in place
         out /= scale
         return out
+
+    def take(self, X, rows) -> np.ndarray:
+        """``transform(np.take(X, rows, axis=0))``: the rows ``rows`` of ``X`` (integer
+        positions, negative ones from the end), standardized. With numba, in one compiled
+        pass (:func:`gdlab.kernels.standardized_rows`) that writes each row once as it reads
+        it, with the same operations, so the same numbers to the bit; this is how a
+        stream standardizes a shuffled batch while picking its rows. Without numba (or
+        for other arrays than a 2-D float32/float64 ``X`` and 1-D signed integer ``rows``),
+        NumPy's take and then :meth:`transform`."""
+        X = np.asarray(X)
+        rows = np.asarray(rows)
+        kernel = kernels.standardized_rows()
+        if kernel is not None and X.dtype in _FLOATS and rows.ndim == 1 \
+                and rows.dtype.kind == "i":
+            X, mean, scale = self._prepare(X)
+            out = np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype)
+            if kernel(X, rows, mean, scale, out) < 0:
+                return out
+        return self.transform(np.take(X, rows, axis=0))  # (raises NumPy's IndexError)
 
     def inverse_transform(self, Z) -> np.ndarray:
         Z, mean, scale = self._prepare(Z)

@@ -15,7 +15,7 @@ a small JSON API; every number it draws is computed here by gdlab:
 * ``encode.py`` — arrays as JSON (non-finite values as null);
 * ``server.py`` — ``serve()``: uvicorn, the address, the browser.
 
-Starlette and uvicorn are the optional extra ``serve`` (``pip install 'gdlab[serve]'``).
+Starlette, uvicorn and orjson are the optional extra ``serve`` (``pip install 'gdlab[serve]'``).
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) 
     from .. import checks
     from ..errors import GdlabError
 
-    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("starlette", "uvicorn", "orjson")
+               if importlib.util.find_spec(m) is None]
     if missing:
-        raise GdlabError(f"gdlab serve needs {' and '.join(missing)}: pip install "
+        raise GdlabError(f"gdlab serve needs {', '.join(missing)}: pip install "
                          f"'gdlab[serve]' (make serve does it)")
     checks.count("port", port, minimum=1, maximum=65535)
     from .server import serve as _serve

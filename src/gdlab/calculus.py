@@ -764,10 +764,10 @@ def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], np.n
                 if n <= _ROWS_BY_SCALARS:
                     for r in range(n):  # numpy scalars: ~10x less overhead per operation
                         for k, v in zip(varying_list, fn(*x[r])):
-                            out[r, k] = v if type(v) is np.float64 else _real(v)
+                            out[r, k] = _real(v)
                 else:
                     for k, v in zip(varying_list, fn(*x.T)):  # the columns
-                        out[:, k] = v if _is_float_array(v) else _real(v)
+                        out[:, k] = _real(v)
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise FormulaError(f"cannot compute this formula with numbers "
                                f"({type(exc).__name__})") from None
@@ -776,12 +776,10 @@ def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], np.n
     return run
 
 
-def _is_float_array(v: Any) -> bool:
-    return type(v) is np.ndarray and v.dtype.kind == "f"
-
-
 def _real(v: Any) -> Any:
     """Complex values (from a sympy expression given as such) as NaN where not real."""
+    if type(v) is np.float64 or (type(v) is np.ndarray and v.dtype.kind == "f"):
+        return v  # the common case, first
     dtype = getattr(v, "dtype", None)
     if isinstance(v, complex) or (dtype is not None and dtype.kind == "c"):
         return np.where(np.imag(v) == 0, np.real(v), np.nan)

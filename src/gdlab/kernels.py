@@ -44,6 +44,10 @@ import math
 #: checkpoint steps
 SEGMENT = 8192
 
+#: the element types the compiled kernels are built for (NumPy dtype names; a dtype equals
+#: its name in its native byte order only)
+FLOAT_DTYPES = ("float32", "float64")
+
 #: the losses the online kernel computes, by the ``kind`` code it takes
 KINDS = {"mse": 0, "half_mse": 1, "rmse": 2, "logistic": 3}
 

@@ -460,7 +460,7 @@ class _Rows:
         """Add the counts every working row made to the per-row counters."""
         assert self.state.nit is not None
         rows = self.idx if self.compact else slice(None)  # a slice: no gather while all move
-        for counts, k in zip((self.nfev, self.njev, self.state.nit), range(3)):
+        for k, counts in enumerate((self.nfev, self.njev, self.state.nit)):
             if self.pending[k]:
                 counts[rows] += self.pending[k]
                 self.pending[k] = 0

@@ -16,8 +16,6 @@ from .. import kernels
 from ..errors import DataError, ParameterError
 from ._names import listing
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
 
 class ConstantColumnWarning(UserWarning):
     """Columns with standard deviation 0: they are centred but not scaled.
@@ -227,7 +225,7 @@ class Standardizer:
         X = np.asarray(X)
         rows = np.asarray(rows)
         kernel = kernels.standardized_rows()
-        if kernel is not None and X.dtype in _FLOATS and rows.ndim == 1 \
+        if kernel is not None and X.dtype in kernels.FLOAT_DTYPES and rows.ndim == 1 \
                 and rows.dtype.kind == "i":
             X, mean, scale = self._prepare(X)
             out = np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype)

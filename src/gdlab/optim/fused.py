@@ -35,7 +35,6 @@ from .stepper import State
 
 __all__ = ["FusedAdam", "FusedAdamW", "make_fused"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class FusedAdam(Adam):
@@ -77,7 +76,7 @@ def _flat_arrays(rule: Adam, params: Any, grad: Any, state: State, lr: Any,
         "exp_avg", "exp_avg_sq")
     arrays = [params, grad, *(state.get(k) for k in keys)]
     dt = getattr(params, "dtype", None)
-    if dt not in _FLOATS:
+    if dt not in kernels.FLOAT_DTYPES:
         return None
     for a in arrays:
         if not isinstance(a, np.ndarray) or a.dtype != dt or a.shape != params.shape \

@@ -1,6 +1,6 @@
-"""The compiled fast paths of MLP training (numba, the extra ``fast``) against the NumPy code
-they replace: the fused Adam/AdamW step (gdlab.optim.fused) equal to the NumPy rule to the
-bit, the MLP's compiled elementwise passes (gdlab.kernels.mlp_kernels) equal to the NumPy
+"""The compiled fast paths of MLP training and the playground (numba, the extra ``fast``)
+against the NumPy code they replace: the fused Adam/AdamW, SGD, RMSprop and Adagrad steps
+(gdlab.optim.fused) equal to the NumPy rules to the bit, the MLP's compiled elementwise passes (gdlab.kernels.mlp_kernels) equal to the NumPy
 loss and gradient to rounding and to finite differences, and training with and without them.
 """
 
@@ -15,8 +15,9 @@ from gdlab import kernels
 from gdlab.data import ArrayStream
 from gdlab.errors import DataError, ParameterError
 from gdlab.models import MLPLoss
-from gdlab.optim.fused import FusedAdam, FusedAdamW, make_fused
-from gdlab.optim.rules import SGD, Adam, AdamW
+from gdlab.optim.fused import (FusedAdagrad, FusedAdam, FusedAdamW, FusedRMSprop, FusedSGD,
+                               make_fused)
+from gdlab.optim.rules import SGD, Adagrad, Adam, AdamW, RMSprop, make_rule
 from gdlab.optim.schedules import make_schedule
 from gdlab.train import train
 
@@ -42,6 +43,7 @@ def no_numba(monkeypatch):
     """As if numba were not installed: ``import numba`` fails, no kernel is built yet."""
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setattr(kernels, "_adam", None)
+    monkeypatch.setattr(kernels, "_steps", None)
     monkeypatch.setattr(kernels, "_mlp", None)
     monkeypatch.setattr(kernels, "_rows", None)
     assert not kernels.numba_available()
@@ -150,10 +152,136 @@ def test_fused_adam_takes_the_numpy_step_where_the_kernel_does_not_apply(kernel_
     assert _same_bits(p, p_ref) and kernel_calls[0] == 0
 
 
-def test_make_fused_applies_to_adam_and_adamw_only():
-    assert make_fused(SGD(lr=0.1)) is None
-    with pytest.raises(ParameterError, match="adam and adamw, not 'sgd'"):
-        make_fused(SGD(lr=0.1), required=True)
+# ---------------------------------------------------------------------------
+# the fused SGD, RMSprop and Adagrad steps
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def step_calls(monkeypatch):
+    """Counts the calls of the compiled SGD, RMSprop and Adagrad kernels."""
+    calls = [0]
+    real = kernels.step_kernels()
+
+    def counting(fn):
+        def call(*args):
+            calls[0] += 1
+            return fn(*args)
+        return call
+
+    fake = kernels.StepKernels(counting(real.sgd), counting(real.rmsprop),
+                               counting(real.adagrad))
+    monkeypatch.setattr(kernels, "step_kernels", lambda: fake)
+    return calls
+
+
+_STEP_RULES = [
+    SGD(lr=0.03), SGD(lr=0.03, maximize=True), SGD(lr=0.03, weight_decay=0.02),
+    SGD(lr=0.03, momentum=0.9), SGD(lr=0.03, momentum=0.9, dampening=0.3),
+    SGD(lr=0.03, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True),
+    RMSprop(lr=1e-3), RMSprop(lr=1e-3, alpha=0.3), RMSprop(lr=1e-3, centered=True),
+    RMSprop(lr=1e-3, alpha=0.3, centered=True),  # the lerp's other formula (weight > 0.5)
+    RMSprop(lr=1e-3, momentum=0.8, weight_decay=0.01, maximize=True),
+    RMSprop(lr=1e-3, momentum=0.8, centered=True, eps=1e-6),
+    Adagrad(lr=0.05), Adagrad(lr=0.05, lr_decay=0.01, weight_decay=0.02),
+    Adagrad(lr=0.05, initial_accumulator_value=0.1, eps=1e-6, maximize=True),
+]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1537,), (3, 7)])
+@pytest.mark.parametrize("rule", _STEP_RULES, ids=repr)
+def test_fused_sgd_rmsprop_adagrad_are_the_numpy_rules_to_the_bit(step_calls, dtype, shape,
+                                                                   rule):
+    rng = np.random.default_rng(11)
+    steps = 120
+    fast = make_fused(rule, required=True)
+    assert type(fast) is {SGD: FusedSGD, RMSprop: FusedRMSprop, Adagrad: FusedAdagrad}[
+        type(rule)]
+    assert fast.config() == rule.config()
+    p_ref = rng.standard_normal(shape).astype(dtype)
+    p = p_ref.copy()
+    s_ref, s = rule.init(p_ref), fast.init(p)
+    n = int(np.prod(shape))
+    for t, g in enumerate(_grads(rng, n, dtype, steps)):
+        lr = rule.lr * 0.99 ** t  # a scheduled rate: a new Python float every step
+        rule.step(p_ref, g.reshape(shape), s_ref, lr)
+        fast.step(p, g.reshape(shape), s, lr)
+    assert step_calls[0] == steps  # the compiled pass ran, every step
+    assert _same_bits(p, p_ref)
+    assert s.keys() == s_ref.keys() and s["step"] == s_ref["step"] == steps
+    for key in s_ref:
+        if key != "step":
+            assert _same_bits(s[key], s_ref[key]), key
+
+
+@needs_numba
+@pytest.mark.parametrize("make", [lambda m: SGD(lr=0.01, momentum=m),
+                                  lambda m: SGD(lr=0.01, momentum=m, nesterov=m > 0),
+                                  lambda m: RMSprop(lr=1e-3, momentum=m)])
+def test_fused_steps_with_a_scheduled_momentum(step_calls, make):
+    """A momentum set per step by the schedule (OneCycleLR's cycle_momentum), on a rule with
+    a momentum, and on one without, which the schedule switches on (NumPy's step then
+    creates the buffer, and the kernel goes on from it)."""
+    rng = np.random.default_rng(4)
+    for own in (0.5, 0.0):
+        rule = make(own)
+        fast = make_fused(rule, required=True)
+        p_ref = rng.standard_normal((2, 40))
+        p = p_ref.copy()
+        s_ref, s = rule.init(p_ref), fast.init(p)
+        calls = step_calls[0]
+        for t, g in enumerate(_grads(rng, 80, np.float64, 60)):
+            mom = 0.85 + 0.1 * np.cos(t / 7)  # a NumPy float, as schedules give it
+            rule.step(p_ref, g.reshape(2, 40), s_ref, 3e-3, momentum=mom)
+            fast.step(p, g.reshape(2, 40), s, 3e-3, momentum=mom)
+        assert _same_bits(p, p_ref)
+        assert _same_bits(s["momentum_buffer"], s_ref["momentum_buffer"])
+        # every step compiled but, without a momentum of its own, the first
+        assert step_calls[0] - calls == (60 if own else 59)
+
+
+@needs_numba
+@pytest.mark.parametrize("rule", [SGD(lr=0.01, momentum=0.9), RMSprop(lr=1e-3, centered=True),
+                                  Adagrad(lr=0.05)], ids=repr)
+def test_fused_steps_take_the_numpy_step_where_the_kernel_does_not_apply(step_calls, rule):
+    rng = np.random.default_rng(8)
+    fast = make_fused(rule, required=True)
+    cases = [(rng.standard_normal(50).astype(np.float32), np.float64(1e-3)),
+             (rng.standard_normal((50, 2))[:, 0], 1e-3),
+             (rng.standard_normal(50).astype(np.float16), 1e-3)]
+    for p0, lr in cases:
+        p_ref, p = p0.copy(), p0.copy()
+        if not p0.flags.c_contiguous:
+            p = np.empty((50, 2))[:, 0]
+            p[...] = p0
+        s_ref, s = rule.init(p_ref), fast.init(p)
+        with np.errstate(all="ignore"):
+            for g in _grads(rng, 50, p0.dtype, 20):
+                rule.step(p_ref, g, s_ref, lr)
+                fast.step(p, g, s, lr)
+        np.testing.assert_array_equal(p, p_ref)
+    # a gradient of another dtype, and a state array of another shape (a bad checkpoint)
+    p_ref = rng.standard_normal(50)
+    p = p_ref.copy()
+    s_ref, s = rule.init(p_ref), fast.init(p)
+    g = rng.standard_normal(50).astype(np.float32)
+    rule.step(p_ref, g, s_ref, 1e-3)
+    fast.step(p, g, s, 1e-3)
+    assert _same_bits(p, p_ref) and step_calls[0] == 0
+    key = next(k for k in s if k != "step")
+    s[key] = np.zeros(51)
+    with pytest.raises(ValueError):  # NumPy's broadcast error, not memory read out of bounds
+        fast.step(p, rng.standard_normal(50), s, 1e-3)
+    assert step_calls[0] == 0
+
+
+def test_make_fused_applies_to_five_rules_only():
+    for rule in (Adam(), AdamW(), SGD(lr=0.1), RMSprop(), Adagrad()):
+        assert (make_fused(rule) is not None) is kernels.numba_available()
+    with pytest.raises(ParameterError, match="adam, adamw, sgd, rmsprop, adagrad, not 'nadam'"):
+        make_fused(make_rule("nadam"), required=True)
+    assert make_fused(make_rule("lbfgs")) is None
 
     class MyAdam(Adam):  # a subclass may change the step: not fused
         pass
@@ -161,11 +289,32 @@ def test_make_fused_applies_to_adam_and_adamw_only():
     assert make_fused(MyAdam()) is None
 
 
+@needs_numba
+def test_prepare_compiles_the_steps_for_the_rows_of_a_race():
+    from gdlab.optim.fused import prepare
+    assert prepare((1, 2), np.float64)
+    steps = kernels.step_kernels()
+    for kernel in (kernels.adam_kernel(), steps.sgd, steps.rmsprop, steps.adagrad):
+        arrays = [str(a) for sig in kernel.signatures for a in sig if "array" in str(a)]
+        assert "array(float64, 2d, C)" in arrays, kernel
+
+
+@needs_numba
+def test_the_playground_races_with_the_fused_rules():
+    from gdlab.serve.explore import RunSpec
+    assert type(RunSpec("nesterov", 0.1, {}, None, "n").rule(False)) is FusedSGD
+    assert type(RunSpec("adam", 0.1, {"amsgrad": True}, None, "a").rule(True)) is FusedAdam
+    assert type(RunSpec("nadam", 0.1, {}, None, "n").rule(False)).__name__ == "NAdam"
+
+
 def test_make_fused_without_numba(no_numba):
     assert make_fused(Adam()) is None
     with pytest.raises(ParameterError, match=r"pip install 'gdlab\[fast\]'"):
         make_fused(AdamW(), required=True)
     assert kernels.adam_kernel() is None and kernels.mlp_kernels() is None
+    assert kernels.step_kernels() is None and make_fused(SGD(lr=0.1)) is None
+    from gdlab.optim.fused import prepare
+    assert prepare() is False
     # a FusedAdam made elsewhere (e.g. unpickled) takes the NumPy step
     rule = Adam(lr=1e-2, amsgrad=True)
     fast = FusedAdam(lr=1e-2, amsgrad=True)
@@ -349,6 +498,7 @@ def test_training_without_numba_matches(monkeypatch):
     fast = _train_mlp(np.float64, Adam(lr=1e-2))
     monkeypatch.setitem(sys.modules, "numba", None)  # as if numba were not installed
     monkeypatch.setattr(kernels, "_adam", None)
+    monkeypatch.setattr(kernels, "_steps", None)
     monkeypatch.setattr(kernels, "_mlp", None)
     monkeypatch.setattr(kernels, "_rows", None)
     assert not kernels.numba_available() and kernels.mlp_kernels() is None

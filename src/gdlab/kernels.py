@@ -30,7 +30,8 @@ Compilation happens once per dtype on first use and is cached on disk (``cache=T
 
 :func:`linear_pass` is the second kernel here: the full-batch loss and gradient of a
 one-target linear model in one pass over X (see :class:`gdlab.models.LinearLoss`).
-:func:`adam_kernel` is Adam's step in one pass (:mod:`gdlab.optim.fused`),
+:func:`adam_kernel` is Adam's step in one pass and :func:`step_kernels` those of SGD,
+RMSprop and Adagrad (:mod:`gdlab.optim.fused`),
 :func:`mlp_kernels` are the MLP's elementwise passes (:class:`gdlab.models.MLPLoss`), and
 :func:`standardized_rows` picks a shuffled batch's rows and standardizes them in one pass
 (:meth:`gdlab.data.Standardizer.take`).
@@ -235,9 +236,9 @@ def adam_kernel():
     """The compiled one-pass Adam/AdamW step, or ``None`` without numba.
 
     ``kernel(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2, bc2,
-    eps, nss, amsgrad)`` updates elements ``lo .. hi-1`` of the flat arrays ``p``
-    (parameters), ``m``, ``v`` (the moments) and, with ``amsgrad``, ``vmax``, from the
-    gradient ``g``, with the operations of :class:`gdlab.optim.rules.Adam` in their order,
+    eps, nss, amsgrad)`` updates elements ``lo .. hi-1`` (in C order) of the C-contiguous
+    arrays ``p`` (parameters), ``m``, ``v`` (the moments) and, with ``amsgrad``, ``vmax``
+    (else any array of the shape), all of one shape, from the gradient ``g``, with the operations of :class:`gdlab.optim.rules.Adam` in their order,
     element by element instead of array by array::
 
         g ← g·sgn (−1: maximize);  g ← g + wd·p (l2);  p ← p·decay (AdamW; else decay = 1)
@@ -280,9 +281,11 @@ def _build_adam():
     @numba.njit(**opts)
     def adam_step(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2,
                   bc2, eps, nss, amsgrad):
-        # views of the range, so the loops index from 0 (a loop from ``lo`` leaves numba's
-        # negative-index wraparound in the loop, which LLVM then does not vectorize)
-        p, g, m, v, vmax = p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi]
+        # flat views of the range, so the loops index from 0 (a loop from ``lo`` leaves
+        # numba's negative-index wraparound in the loop, which LLVM then does not vectorize)
+        p, g, m, v = p.reshape(-1)[lo:hi], g.reshape(-1)[lo:hi], m.reshape(-1)[lo:hi], \
+            v.reshape(-1)[lo:hi]
+        vmax = vmax.reshape(-1)[lo:hi]
         if amsgrad:
             for i in range(p.shape[0]):
                 pi, mi, vi = moments(g[i], p[i], m[i], v[i], sgn, l2, wd, decay, small, w,
@@ -302,6 +305,138 @@ def _build_adam():
                 p[i] = pi + (mi * nss) / (math.sqrt(vi) / bc2 + eps)
 
     return adam_step
+
+
+# ---------------------------------------------------------------------------------------
+# SGD, RMSprop and Adagrad steps in one pass each (gdlab.optim.fused)
+# ---------------------------------------------------------------------------------------
+
+_steps = None
+
+
+class StepKernels:
+    """The compiled one-pass steps of :class:`gdlab.optim.rules.SGD`, ``RMSprop`` and
+    ``Adagrad`` (:mod:`gdlab.optim.fused`). Each takes C-contiguous arrays of any shape
+    (the parameters, the gradient, then the rule's state arrays, all of one shape and
+    dtype) and scalars in that dtype, and updates the parameters and the state in place
+    with the NumPy rule's operations in their order, element by element, without
+    fast-math: the numbers are the NumPy rule's to the bit.
+
+    ``sgd(p, g, buf, neg, l2, wd, mode, mu, omd, nesterov, lr)``::
+
+        g ← −g (neg: maximize);  g ← g + wd·p (l2)
+        mode 1 (first step with momentum): b ← g;  mode 2: b ← b·mu + g·omd
+        g ← g + b·mu (nesterov)  or  g ← b   (mode 1 or 2; mode 0: no momentum)
+        p ← p − g·lr
+
+    ``rmsprop(p, g, sq, ga, buf, neg, l2, wd, alpha, oma, centered, small, w, omw, eps,
+    momentum, mu, lr, nlr)``::
+
+        v ← v·alpha + (g·oma)·g
+        centered: ḡ ← ḡ + (g − ḡ)·w (small) or g − (g − ḡ)·omw (torch's lerp);
+                  d ← sqrt(v − ḡ·ḡ) + eps;  else d ← sqrt(v) + eps
+        momentum: b ← b·mu + g/d, p ← p − b·lr;  else p ← p + (g·nlr)/d
+
+    ``adagrad(p, g, s, neg, l2, wd, eps, nclr)``::
+
+        s ← s + g·g;  p ← p + (g·nclr)/(sqrt(s) + eps)
+
+    (``ga`` and ``buf`` are any array of the shape when unused: they are not touched.)"""
+
+    def __init__(self, sgd, rmsprop, adagrad):
+        self.sgd = sgd
+        self.rmsprop = rmsprop
+        self.adagrad = adagrad
+
+
+def step_kernels() -> StepKernels | None:
+    """The compiled SGD, RMSprop and Adagrad steps, or ``None`` without numba."""
+    global _steps
+    if _steps is None:
+        if not numba_available():
+            return None
+        _steps = StepKernels(*_build_steps())
+    return _steps
+
+
+def _build_steps():
+    import numba
+
+    # as Adam's (see _build_adam): NumPy's division by zero, no fast-math
+    opts = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+    # Each case has its own loop with no branch inside but selects between values, so LLVM
+    # vectorizes it (as Adam's); unused arrays are not touched.
+    @numba.njit(**opts)
+    def signed(gi, pi, neg, l2, wd):
+        gi = -gi if neg else gi
+        return gi + wd * pi if l2 else gi
+
+    @numba.njit(**opts)
+    def sgd(p, g, buf, neg, l2, wd, mode, mu, omd, nesterov, lr):
+        p, g, buf = p.reshape(-1), g.reshape(-1), buf.reshape(-1)
+        if mode == 0:
+            for i in range(p.shape[0]):
+                p[i] = p[i] - signed(g[i], p[i], neg, l2, wd) * lr
+        elif mode == 1:
+            for i in range(p.shape[0]):
+                gi = signed(g[i], p[i], neg, l2, wd)
+                buf[i] = gi
+                p[i] = p[i] - (gi + gi * mu if nesterov else gi) * lr
+        else:
+            for i in range(p.shape[0]):
+                gi = signed(g[i], p[i], neg, l2, wd)
+                b = buf[i] * mu + gi * omd
+                buf[i] = b
+                p[i] = p[i] - (gi + b * mu if nesterov else b) * lr
+
+    @numba.njit(**opts)
+    def rmsprop(p, g, sq, ga, buf, neg, l2, wd, alpha, oma, centered, small, w, omw, eps,
+                momentum, mu, lr, nlr):
+        p, g, sq, ga, buf = (p.reshape(-1), g.reshape(-1), sq.reshape(-1), ga.reshape(-1),
+                             buf.reshape(-1))
+        n = p.shape[0]
+        if centered:
+            for i in range(n):
+                gi = signed(g[i], p[i], neg, l2, wd)
+                v = sq[i] * alpha + (gi * oma) * gi
+                sq[i] = v
+                a = ga[i]
+                d = gi - a
+                a = a + d * w if small else gi - d * omw
+                ga[i] = a
+                avg = math.sqrt(v - a * a) + eps
+                if momentum:
+                    b = buf[i] * mu + gi / avg
+                    buf[i] = b
+                    p[i] = p[i] - b * lr
+                else:
+                    p[i] = p[i] + (gi * nlr) / avg
+        elif momentum:
+            for i in range(n):
+                gi = signed(g[i], p[i], neg, l2, wd)
+                v = sq[i] * alpha + (gi * oma) * gi
+                sq[i] = v
+                b = buf[i] * mu + gi / (math.sqrt(v) + eps)
+                buf[i] = b
+                p[i] = p[i] - b * lr
+        else:
+            for i in range(n):
+                gi = signed(g[i], p[i], neg, l2, wd)
+                v = sq[i] * alpha + (gi * oma) * gi
+                sq[i] = v
+                p[i] = p[i] + (gi * nlr) / (math.sqrt(v) + eps)
+
+    @numba.njit(**opts)
+    def adagrad(p, g, s, neg, l2, wd, eps, nclr):
+        p, g, s = p.reshape(-1), g.reshape(-1), s.reshape(-1)
+        for i in range(p.shape[0]):
+            gi = signed(g[i], p[i], neg, l2, wd)
+            v = s[i] + gi * gi
+            s[i] = v
+            p[i] = p[i] + (gi * nclr) / (math.sqrt(v) + eps)
+
+    return sgd, rmsprop, adagrad
 
 
 # ---------------------------------------------------------------------------------------

@@ -438,9 +438,9 @@ def train(objective: Any, params: np.ndarray, stream: Any, rule: Any, *,
     ``compiled``: online SGD (batch size 1, plain SGD, linear or logistic model) runs in the
     compiled sweep of :mod:`gdlab.models.online` when numba is installed and no
     ``callbacks`` are given (``None``, the default); ``True`` requires it, ``False`` always
-    takes the Python loop. Both give the same weights to rounding. Adam and AdamW step in
-    one compiled pass (:func:`gdlab.optim.fused.make_fused`, the same numbers to the bit)
-    when numba is installed, unless ``compiled=False``.
+    takes the Python loop. Both give the same weights to rounding. Adam, AdamW, SGD,
+    RMSprop and Adagrad step in one compiled pass (:func:`gdlab.optim.fused.make_fused`,
+    the same numbers to the bit) when numba is installed, unless ``compiled=False``.
 
     ``average``: return the rule's averaged iterate (``rule.averaged(state)``, e.g.
     :class:`~gdlab.optim.rules.ASGD`'s Polyak–Ruppert average) instead of the last one; the

@@ -1,40 +1,47 @@
-"""Adam and AdamW as one compiled pass per step (the optional extra ``fast``: numba).
+"""Update rules with the step in one compiled pass (the optional extra ``fast``: numba).
 
 :class:`~gdlab.optim.rules.Adam` mirrors ``torch.optim.Adam`` operation for operation: about
 thirteen NumPy passes over the parameters per step (the lerp of the first moment, the
 second moment, the bias corrections, the square root, the division, the update), each
-reading and writing whole arrays. On a model of a few hundred thousand parameters those
-passes, not the arithmetic, are the cost. :class:`FusedAdam` computes the same operations
-element by element in one pass of :func:`gdlab.kernels.adam_kernel` (read p, g, m, v once,
-write p, m, v once), with every scalar rounded to the parameters' dtype as NumPy rounds a
-Python float against a float32 array and without fast-math, so the parameters and the state
-are the NumPy rule's **to the bit** (``tests/test_fused.py``); it supports every option of
-Adam (``weight_decay``, decoupled as AdamW, ``amsgrad``, ``maximize``, a scheduled beta1).
+reading and writing whole arrays; SGD with momentum makes five, RMSprop eight, Adagrad
+six. On a model of a few hundred thousand parameters those passes, not the arithmetic,
+are the cost; on the playground's few rows of two values, NumPy's cost per call is. The
+fused rules compute the same operations element by element in one compiled pass
+(:func:`gdlab.kernels.adam_kernel`, :func:`gdlab.kernels.step_kernels`: read the
+parameters, the gradient and the state once, write them once), with every scalar rounded
+to the parameters' dtype as NumPy rounds a Python float against a float32 array and
+without fast-math, so the parameters and the state are the NumPy rule's **to the bit**
+(``tests/test_fused.py``), with every option (weight decay, ``maximize``, Adam's
+``amsgrad`` and decoupled decay as AdamW, SGD's dampening and Nesterov momentum, RMSprop's
+centered form and momentum, Adagrad's ``lr_decay``, a scheduled momentum or beta1).
 
-It is the same rule otherwise (a subclass: name, hyper-parameters, ``config()``, state and
-checkpoints are Adam's), and it takes the NumPy step whenever the kernel does not apply:
-numba not installed, arrays that are not C-contiguous or not of one float dtype, or a NumPy
-scalar rate against float32 parameters (which NumPy would compute in float64).
+Each is the same rule otherwise (a subclass: name, hyper-parameters, ``config()``, state
+and checkpoints are the rule's), and it takes the NumPy step whenever the kernel does not
+apply: numba not installed, arrays that are not C-contiguous or not all of one float dtype
+and shape, a NumPy scalar rate against float32 parameters (which NumPy would compute in
+float64), or a momentum buffer a schedule switches on (NumPy's step creates it).
 
-:func:`make_fused` is how training chooses it, as :func:`gdlab.optim.online.make_sweep`
-chooses the compiled online sweep: :func:`gdlab.train.train` trains with the fused copy of
-an ``Adam``/``AdamW`` rule when numba is installed (not with ``compiled=False``). The loop
+:func:`make_fused` is how training and the playground choose them, as
+:func:`gdlab.optim.online.make_sweep` chooses the compiled online sweep:
+:func:`gdlab.train.train` trains with the fused copy of a rule when numba is installed
+(not with ``compiled=False``), and :mod:`gdlab.serve.explore` races with them. The loop
 sees an ordinary rule (the stepper protocol of :mod:`gdlab.optim.stepper` is unchanged).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .. import kernels
 from ..errors import ParameterError
-from .rules import Adam, AdamW
+from .base import Rule
+from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
 from .stepper import State
 
-__all__ = ["FusedAdam", "FusedAdamW", "make_fused"]
-
+__all__ = ["FusedAdagrad", "FusedAdam", "FusedAdamW", "FusedRMSprop", "FusedSGD",
+           "make_fused", "prepare"]
 
 
 class FusedAdam(Adam):
@@ -43,10 +50,12 @@ class FusedAdam(Adam):
 
     def step(self, params, grad, state, lr, momentum=None):
         kernel = kernels.adam_kernel()
-        flat = _flat_arrays(self, params, grad, state, lr, momentum)
-        if kernel is None or flat is None:
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        vmax = state.get("max_exp_avg_sq") if self.amsgrad else v
+        T = None if kernel is None or vmax is None else _cast(params, (grad, m, v, vmax),
+                                                              lr, momentum)
+        if T is None:
             return super().step(params, grad, state, lr, momentum=momentum)
-        p, g, m, v, vmax = flat
         beta1, beta2 = self.betas
         if momentum is not None:
             beta1 = momentum
@@ -55,8 +64,7 @@ class FusedAdam(Adam):
         wd = self.weight_decay
         decoupled = self.decoupled and wd != 0
         w = 1 - beta1  # torch's lerp weight, split at 0.5 as base.lerp does
-        T = params.dtype.type  # the scalars as NumPy casts a Python float: to the dtype
-        kernel(p, g, m, v, vmax, 0, p.shape[0], T(-1.0 if self.maximize else 1.0),
+        kernel(params, grad, m, v, vmax, 0, params.size, T(-1.0 if self.maximize else 1.0),
                wd != 0 and not self.decoupled, T(wd), T(1 - lr * wd if decoupled else 1.0),
                abs(w) < 0.5, T(w), T(1 - w), T(beta2), T(1 - beta2),
                T((1 - beta2 ** t) ** 0.5), T(self.eps), T(-(lr / (1 - beta1 ** t))),
@@ -68,39 +76,103 @@ class FusedAdamW(FusedAdam, AdamW):
     """:class:`~gdlab.optim.rules.AdamW` (decoupled weight decay) with the fused step."""
 
 
-def _flat_arrays(rule: Adam, params: Any, grad: Any, state: State, lr: Any,
-                 momentum: Any) -> list[np.ndarray] | None:
-    """``[p, g, m, v, vmax]`` as flat views (``vmax`` is ``v`` without amsgrad), or ``None``
-    when the kernel does not apply (see the module docstring)."""
-    keys = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if rule.amsgrad else (
-        "exp_avg", "exp_avg_sq")
-    arrays = [params, grad, *(state.get(k) for k in keys)]
-    dt = getattr(params, "dtype", None)
-    if dt not in kernels.FLOAT_DTYPES:
+class FusedSGD(SGD):
+    """:class:`~gdlab.optim.rules.SGD` (plain, momentum, Nesterov) with the fused step."""
+
+    def step(self, params, grad, state, lr, momentum=None):
+        k = kernels.step_kernels()
+        mu = self.momentum if momentum is None else momentum
+        buf = state.get("momentum_buffer") if mu != 0 else params
+        T = None if k is None or buf is None else _cast(params, (grad, buf), lr, momentum)
+        if T is None:
+            return super().step(params, grad, state, lr, momentum=momentum)
+        mode = 0 if mu == 0 else 1 if state["step"] == 0 else 2  # none, b ← g, b ← μb + ...
+        wd = self.weight_decay
+        k.sgd(params, grad, buf, self.maximize, wd != 0, T(wd), mode, T(mu),
+              T(1 - self.dampening), self.nesterov, T(lr))
+        state["step"] += 1
         return None
+
+
+class FusedRMSprop(RMSprop):
+    """:class:`~gdlab.optim.rules.RMSprop` (centered, momentum) with the fused step."""
+
+    def step(self, params, grad, state, lr, momentum=None):
+        k = kernels.step_kernels()
+        mu = self.momentum if momentum is None else momentum
+        sq = state["square_avg"]
+        ga = state.get("grad_avg") if self.centered else sq
+        buf = state.get("momentum_buffer") if mu > 0 else sq
+        T = None if k is None or ga is None or buf is None else _cast(
+            params, (grad, sq, ga, buf), lr, momentum)
+        if T is None:
+            return super().step(params, grad, state, lr, momentum=momentum)
+        wd, w = self.weight_decay, 1 - self.alpha  # w: the centered average's lerp weight
+        k.rmsprop(params, grad, sq, ga, buf, self.maximize, wd != 0, T(wd), T(self.alpha),
+                  T(1 - self.alpha), self.centered, abs(w) < 0.5, T(w), T(1 - w), T(self.eps),
+                  mu > 0, T(mu), T(lr), T(-lr))
+        state["step"] += 1
+        return None
+
+
+class FusedAdagrad(Adagrad):
+    """:class:`~gdlab.optim.rules.Adagrad` with the fused step."""
+
+    def step(self, params, grad, state, lr):
+        k = kernels.step_kernels()
+        s = state["sum"]
+        T = None if k is None else _cast(params, (grad, s), lr, None)
+        if T is None:
+            return super().step(params, grad, state, lr)
+        state["step"] += 1
+        clr = lr / (1 + (state["step"] - 1) * self.lr_decay)
+        wd = self.weight_decay
+        k.adagrad(params, grad, s, self.maximize, wd != 0, T(wd), T(self.eps), T(-clr))
+        return None
+
+
+def _cast(params: Any, arrays: tuple[Any, ...], lr: Any, momentum: Any
+          ) -> Callable[[Any], Any] | None:
+    """The type the kernel's scalars take (the parameters' dtype, as NumPy casts a Python
+    float against the array), or ``None`` when the kernel does not apply (see the module
+    docstring): ``params`` and ``arrays`` must be C-contiguous arrays of one float dtype
+    and shape."""
+    dt = getattr(params, "dtype", None)
+    T = _SCALARS.get(dt)  # type: ignore[arg-type]
+    if T is None or not params.flags.c_contiguous:
+        return None
+    shape = params.shape
     for a in arrays:
-        if not isinstance(a, np.ndarray) or a.dtype != dt or a.shape != params.shape \
+        if not isinstance(a, np.ndarray) or a.dtype != dt or a.shape != shape \
                 or not a.flags.c_contiguous:
             return None
     # NumPy computes float32 ⊗ (a NumPy float64 scalar) in float64: not the kernel's rounding
-    if dt == np.float32 and any(isinstance(s, np.generic) for s in (lr, momentum)):
+    if T is np.float32 and (isinstance(lr, np.generic) or isinstance(momentum, np.generic)):
         return None
-    flat = [a.reshape(-1) for a in arrays]
-    if not rule.amsgrad:
-        flat.append(flat[3])
-    return flat
+    return T
 
 
-def make_fused(rule: Any, *, required: bool = False) -> FusedAdam | None:
+#: the scalars' type for each dtype the kernels take (a Python float is a float64)
+_SCALARS: dict[np.dtype, Callable[[Any], Any]] = {
+    np.dtype(name): float if name == "float64" else np.dtype(name).type
+    for name in kernels.FLOAT_DTYPES}
+
+
+_FUSED: dict[type, type] = {Adam: FusedAdam, AdamW: FusedAdamW, SGD: FusedSGD,
+                            RMSprop: FusedRMSprop, Adagrad: FusedAdagrad}
+
+
+def make_fused(rule: Any, *, required: bool = False) -> Rule | None:
     """The fused copy of ``rule`` (same settings, same state) when ``rule`` is exactly an
-    :class:`~gdlab.optim.rules.Adam` or :class:`~gdlab.optim.rules.AdamW` and numba is
-    installed, else ``None`` (``required``: raise instead, naming why)."""
-    cls = {Adam: FusedAdam, AdamW: FusedAdamW}.get(type(rule))
+    :class:`~gdlab.optim.rules.Adam`, ``AdamW``, ``SGD``, ``RMSprop`` or ``Adagrad`` and
+    numba is installed, else ``None`` (``required``: raise instead, naming why)."""
+    cls = _FUSED.get(type(rule))
     why = None
     if cls is None:
-        why = f"the fused step is for adam and adamw, not {getattr(rule, 'name', rule)!r}"
+        why = (f"the fused step is for {', '.join(c.name for c in _FUSED)}, "
+               f"not {getattr(rule, 'name', rule)!r}")
     elif not kernels.numba_available():
-        why = "the fused Adam step needs numba: pip install 'gdlab[fast]'"
+        why = "the fused steps need numba: pip install 'gdlab[fast]'"
     if why is not None:
         if required:
             raise ParameterError(why)
@@ -109,3 +181,19 @@ def make_fused(rule: Any, *, required: bool = False) -> FusedAdam | None:
     fused = cls.__new__(cls)
     fused.__dict__.update(rule.__getstate__())
     return fused
+
+
+def prepare(shape: tuple[int, ...] = (1, 2), dtype: Any = np.float64) -> bool:
+    """Compile the fused steps for C-contiguous arrays of ``shape``'s dimensions and
+    ``dtype`` now (or load them from numba's cache on disk: about a second, against several
+    the first time on a machine), so that the first run that needs them does not wait:
+    one step of each rule on zeros. ``False`` without numba. The playground's server calls
+    it while the browser opens."""
+    if not kernels.numba_available():
+        return False
+    for rule in (Adam(), SGD(), RMSprop(), Adagrad()):
+        fused = make_fused(rule, required=True)
+        assert fused is not None
+        p = np.zeros(shape, dtype=dtype)
+        fused.step(p, np.zeros_like(p), fused.init(p), 1e-3)
+    return True

@@ -19,6 +19,7 @@ import numpy as np
 from .. import checks
 from ..calculus import Function
 from ..errors import ParameterError
+from ..optim.fused import make_fused
 from ..optim.rules import OPTIMIZERS, make_rule
 from ..optim.schedules import make_schedule
 from ..optimize import minimize
@@ -51,8 +52,11 @@ class RunSpec:
 
     def rule(self, maximize: bool) -> Any:
         """A new rule object (options such as Adam's ``eps`` cannot go through minimize's
-        keywords, where ``eps`` is the gradient tolerance)."""
-        return make_rule(self.name, lr=self.lr, maximize=maximize, **self.options)
+        keywords, where ``eps`` is the gradient tolerance): its fused copy when there is
+        one (:func:`gdlab.optim.fused.make_fused`: one compiled call per step instead of
+        NumPy's five to thirteen on a few elements; the same numbers to the bit)."""
+        rule = make_rule(self.name, lr=self.lr, maximize=maximize, **self.options)
+        return make_fused(rule) or rule
 
 
 def descend(body: Any, deadline: Deadline) -> dict[str, Any]:

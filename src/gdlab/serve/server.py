@@ -14,8 +14,10 @@ def url_of(host: str, port: int) -> str:
 
 
 def warm_up() -> None:
-    """Import the heavy parts (sympy, scikit-learn) and compile the first page's formula while
-    the browser starts, so that the first picture does not wait for them."""
+    """Import the heavy parts (sympy, scikit-learn), compile the first page's formula and the
+    races' fused update steps (numba: :func:`gdlab.optim.fused.prepare`) while the browser
+    starts, so that the first picture does not wait for them."""
+    from ..optim.fused import prepare
     from .catalog import catalog
     from .explore import function_of
     from .presets import PRESETS
@@ -24,6 +26,7 @@ def warm_up() -> None:
     first = next(p for p in PRESETS if p["id"] == "gd-quadratic")
     fn = function_of(first["state"]["formula"])
     fn.hessian_at([0.0])
+    prepare()  # a race's rows: (n, d) float64
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:

@@ -13,6 +13,7 @@ The rows of group ``k`` are contiguous; the loop's compaction keeps them contigu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,8 @@ class Mixed(Rule):
     """Groups of rows, ``(rule, schedule, n_rows)`` each, in the order of the rows.
 
     Its own ``lr`` is NaN: the loop's learning rate (and what the history records) does
-    not apply; each group steps with ``schedule.lr(t, rule.lr)``. Reasons that depend on
+    not apply; each group steps with ``schedule.lr(t, rule.lr)`` (and the schedule's
+    momentum, when it sets one, as :meth:`Rule.update` does). Reasons that depend on
     the learning rate (the 2/L hint of a diverged run) therefore come from running the
     group alone (:mod:`gdlab.serve.explore` does).
     """
@@ -37,6 +39,8 @@ class Mixed(Rule):
         self.groups = groups
         self.lr = float("nan")
         self.maximize = maximize
+        #: per group, whether its schedule may set more than the rate (OneCycleLR's momentum)
+        self._cycles = [not schedule.rate_only for _, schedule, _ in groups]
 
     def init(self, params: np.ndarray) -> State:
         state: State = {"step": 0, "counts": [], "groups": []}
@@ -51,10 +55,18 @@ class Mixed(Rule):
         g = ev.g
         assert g is not None, "update rules need the gradient"
         a = 0  # (under the loop's np.errstate)
-        for (rule, schedule, _), n, sub in zip(self.groups, state["counts"], state["groups"]):
+        t = ctx.t
+        for (rule, schedule, _), n, sub, cycles in zip(self.groups, state["counts"],
+                                                       state["groups"], self._cycles):
             if n:  # slices are views: the rule updates the rows of x in place
-                rule.step(x[a:a + n], g[a:a + n], sub, schedule.lr(ctx.t, rule.lr))
-            a += n
+                b = a + n
+                m = rule.scheduled_momentum(replace(ctx, schedule=schedule)) if cycles \
+                    else None  # a schedule that sets the momentum (or refuses the rule)
+                if m is None:
+                    rule.step(x[a:b], g[a:b], sub, schedule.lr(t, rule.lr))
+                else:
+                    rule.step(x[a:b], g[a:b], sub, schedule.lr(t, rule.lr), momentum=m)
+                a = b
         state["step"] += 1
 
     def step(self, params: np.ndarray, grad: np.ndarray, state: State, lr: float) -> None:

@@ -184,7 +184,8 @@ class Stepper:
         under ``np.errstate``): they show as non-finite values, which the loop's stop rules
         report as divergence."""
         f, g = objective.value_and_grad(x, batch)
-        f = np.asarray(f).reshape(-1)
+        if type(f) is not np.ndarray or f.ndim != 1:
+            f = np.asarray(f).reshape(-1)
         return Evaluation(f, g, row_norms(g))
 
     def update(self, x: np.ndarray, ev: Evaluation, state: State,

@@ -1,7 +1,8 @@
 """The compiled fast paths of MLP training and the playground (numba, the extra ``fast``)
 against the NumPy code they replace: the fused Adam/AdamW, SGD, RMSprop and Adagrad steps
-(gdlab.optim.fused) equal to the NumPy rules to the bit, the MLP's compiled elementwise passes (gdlab.kernels.mlp_kernels) equal to the NumPy
-loss and gradient to rounding and to finite differences, and training with and without them.
+(gdlab.optim.fused) equal to the NumPy rules to the bit, the MLP's compiled elementwise
+passes (gdlab.kernels.mlp_kernels) equal to the NumPy loss and gradient to rounding and to
+finite differences, and training with and without them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from gdlab import kernels
 from gdlab.data import ArrayStream
 from gdlab.errors import DataError, ParameterError
 from gdlab.models import MLPLoss
-from gdlab.optim.fused import (FusedAdagrad, FusedAdam, FusedAdamW, FusedRMSprop, FusedSGD,
-                               make_fused)
+from gdlab.optim.fused import (
+    FusedAdagrad,
+    FusedAdam,
+    FusedAdamW,
+    FusedRMSprop,
+    FusedSGD,
+    make_fused,
+)
 from gdlab.optim.rules import SGD, Adagrad, Adam, AdamW, RMSprop, make_rule
 from gdlab.optim.schedules import make_schedule
 from gdlab.train import train
@@ -44,6 +51,7 @@ def no_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setattr(kernels, "_adam", None)
     monkeypatch.setattr(kernels, "_steps", None)
+    monkeypatch.setattr(kernels, "_mixed", None)
     monkeypatch.setattr(kernels, "_mlp", None)
     monkeypatch.setattr(kernels, "_rows", None)
     assert not kernels.numba_available()
@@ -313,6 +321,7 @@ def test_make_fused_without_numba(no_numba):
         make_fused(AdamW(), required=True)
     assert kernels.adam_kernel() is None and kernels.mlp_kernels() is None
     assert kernels.step_kernels() is None and make_fused(SGD(lr=0.1)) is None
+    assert kernels.mixed_kernel() is None
     from gdlab.optim.fused import prepare
     assert prepare() is False
     # a FusedAdam made elsewhere (e.g. unpickled) takes the NumPy step
@@ -499,6 +508,7 @@ def test_training_without_numba_matches(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # as if numba were not installed
     monkeypatch.setattr(kernels, "_adam", None)
     monkeypatch.setattr(kernels, "_steps", None)
+    monkeypatch.setattr(kernels, "_mixed", None)
     monkeypatch.setattr(kernels, "_mlp", None)
     monkeypatch.setattr(kernels, "_rows", None)
     assert not kernels.numba_available() and kernels.mlp_kernels() is None

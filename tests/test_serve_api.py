@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette's note about httpx2
     from starlette.testclient import TestClient
 
-from gdlab import minimize  # noqa: E402
+from gdlab import kernels, minimize  # noqa: E402
 from gdlab.optim import OPTIMIZERS, make_rule  # noqa: E402
 from gdlab.serve import limits  # noqa: E402
 from gdlab.serve.app import STATIC, create_app  # noqa: E402
@@ -290,6 +290,62 @@ def test_mixed_groups_follow_a_momentum_schedule_as_alone():
     refused = [(make_rule("adagrad", lr=0.1), make_schedule(one_cycle), 1)]
     with pytest.raises(ParameterError, match="cycle_momentum=False"):
         minimize("rosenbrock", x0=[[0.0, 0.0]], optimizer=Mixed(refused), max_iter=5)
+
+
+@pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
+def test_fused_groups_step_in_one_call_and_follow_their_paths_alone(monkeypatch):
+    """Every fused rule and option as groups of one Mixed, with a NumPy-only rule and
+    starts that stop at different steps (the loop's compaction repacks the slots): each
+    row's path is the NumPy rule's alone, to the bit, and one kernel call per step moved
+    the fused groups."""
+    from gdlab.optim.fused import make_fused
+    from gdlab.optim.schedules import make_schedule
+    from gdlab.serve.mixed import Mixed
+    calls = [0]
+    real = kernels.mixed_kernel()
+
+    def counting(*args):
+        calls[0] += 1
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "mixed_kernel", lambda: counting)
+    specs = [("sgd", 0.1, {}), ("sgd", 0.02, {"momentum": 0.9, "dampening": 0.2}),
+             ("nesterov", 0.02, {"weight_decay": 0.01}), ("adam", 0.3, {}),
+             ("adam", 0.05, {"amsgrad": True, "weight_decay": 0.01}),
+             ("adamw", 0.05, {"betas": (0.3, 0.9)}), ("rmsprop", 0.01, {"centered": True}),
+             ("rmsprop", 0.01, {"momentum": 0.5, "alpha": 0.3}),
+             ("adagrad", 0.5, {"lr_decay": 0.01}), ("nadam", 0.05, {}), ("sgd", 1.2, {})]
+    # a bowl (converges) with a cliff far out (the largest steps diverge)
+    formula = "x**2 + 3*y**2 + exp(x - 6)"
+    starts = np.array([[1.5, -1.0], [4.0, 2.0], [-0.2, 0.1]])
+    groups = []
+    for name, lr, options in specs:
+        rule = make_rule(name, lr=lr, **options)
+        groups.append((make_fused(rule) or rule, make_schedule({"name": "step",
+                                                                "step_size": 40}), 3))
+    packed = Mixed(groups).init(np.tile(starts, (len(specs), 1)))["packed"]
+    assert packed == [name != "nadam" for name, _, _ in specs]  # nadam: its own step
+    raced = minimize(formula, x0=np.tile(starts, (len(specs), 1)), optimizer=Mixed(groups),
+                     max_iter=400, eps=1e-9)
+    assert len(set(raced.nits)) > 3  # rows stopped at different steps
+    assert calls[0] == max(raced.nits)
+    for k, (name, lr, options) in enumerate(specs):
+        for i, start in enumerate(starts):
+            alone = minimize(formula, x0=start, optimizer=make_rule(name, lr=lr, **options),
+                             schedule={"name": "step", "step_size": 40}, max_iter=400,
+                             eps=1e-9)
+            j = 3 * k + i
+            assert raced.nits[j] == alone.nit and raced.statuses[j] == alone.status, (name, i)
+            assert raced.all_history.x[:alone.nit + 1, j].tobytes() == \
+                alone.history.x.tobytes(), (name, i)
+
+
+@pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
+def test_prepare_compiles_what_a_race_calls():
+    from gdlab.serve.mixed import prepare
+    assert prepare()
+    signatures = [str(a) for sig in kernels.mixed_kernel().signatures for a in sig]
+    assert signatures[:2] == ["array(float64, 2d, C)"] * 2
 
 
 def test_an_ascent(client):

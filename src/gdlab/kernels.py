@@ -31,7 +31,8 @@ Compilation happens once per dtype on first use and is cached on disk (``cache=T
 :func:`linear_pass` is the second kernel here: the full-batch loss and gradient of a
 one-target linear model in one pass over X (see :class:`gdlab.models.LinearLoss`).
 :func:`adam_kernel` is Adam's step in one pass and :func:`step_kernels` those of SGD,
-RMSprop and Adagrad (:mod:`gdlab.optim.fused`),
+RMSprop and Adagrad (:mod:`gdlab.optim.fused`), :func:`mixed_kernel` all of a race's fused
+groups in one call (:mod:`gdlab.serve.mixed`),
 :func:`mlp_kernels` are the MLP's elementwise passes (:class:`gdlab.models.MLPLoss`), and
 :func:`standardized_rows` picks a shuffled batch's rows and standardizes them in one pass
 (:meth:`gdlab.data.Standardizer.take`).
@@ -238,8 +239,9 @@ def adam_kernel():
     ``kernel(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2, bc2,
     eps, nss, amsgrad)`` updates elements ``lo .. hi-1`` (in C order) of the C-contiguous
     arrays ``p`` (parameters), ``m``, ``v`` (the moments) and, with ``amsgrad``, ``vmax``
-    (else any array of the shape), all of one shape, from the gradient ``g``, with the operations of :class:`gdlab.optim.rules.Adam` in their order,
-    element by element instead of array by array::
+    (else any array of the shape), all of one shape, from the gradient ``g``, with the
+    operations of :class:`gdlab.optim.rules.Adam` in their order, element by element
+    instead of array by array::
 
         g ← g·sgn (−1: maximize);  g ← g + wd·p (l2);  p ← p·decay (AdamW; else decay = 1)
         m ← m + (g − m)·w  (small: |w| < 0.5)  or  m ← g − (g − m)·omw     (torch's lerp)
@@ -259,52 +261,9 @@ def adam_kernel():
 
 
 def _build_adam():
-    import numba
+    from . import _numba_steps  # (imports numba)
 
-    # error_model="numpy": x/0 is inf as in NumPy, not a ZeroDivisionError test per element
-    # (which keeps LLVM from vectorizing); no fastmath, so nothing is reassociated or
-    # contracted into fused multiply-adds. The options are selects between values (exact:
-    # g·(−1) is −g, p·1 is p) rather than branches around loads and stores, so the loop
-    # vectorizes; amsgrad, which reads and writes one more array, has its own loop.
-    opts = {"cache": True, "nogil": True, "error_model": "numpy"}
-
-    @numba.njit(**opts)
-    def moments(gi, pi, mi, vi, sgn, l2, wd, decay, small, w, omw, beta2, omb2):
-        gi = gi * sgn
-        gi = gi + wd * pi if l2 else gi
-        pi = pi * decay
-        d = gi - mi
-        mi = mi + d * w if small else gi - d * omw
-        vi = vi * beta2 + (gi * omb2) * gi
-        return pi, mi, vi
-
-    @numba.njit(**opts)
-    def adam_step(p, g, m, v, vmax, lo, hi, sgn, l2, wd, decay, small, w, omw, beta2, omb2,
-                  bc2, eps, nss, amsgrad):
-        # flat views of the range, so the loops index from 0 (a loop from ``lo`` leaves
-        # numba's negative-index wraparound in the loop, which LLVM then does not vectorize)
-        p, g, m, v = p.reshape(-1)[lo:hi], g.reshape(-1)[lo:hi], m.reshape(-1)[lo:hi], \
-            v.reshape(-1)[lo:hi]
-        vmax = vmax.reshape(-1)[lo:hi]
-        if amsgrad:
-            for i in range(p.shape[0]):
-                pi, mi, vi = moments(g[i], p[i], m[i], v[i], sgn, l2, wd, decay, small, w,
-                                     omw, beta2, omb2)
-                m[i] = mi
-                v[i] = vi
-                vm = vmax[i]
-                vm = vm if (vm >= vi or vm != vm) else vi  # np.maximum: NaN wins
-                vmax[i] = vm
-                p[i] = pi + (mi * nss) / (math.sqrt(vm) / bc2 + eps)
-        else:
-            for i in range(p.shape[0]):
-                pi, mi, vi = moments(g[i], p[i], m[i], v[i], sgn, l2, wd, decay, small, w,
-                                     omw, beta2, omb2)
-                m[i] = mi
-                v[i] = vi
-                p[i] = pi + (mi * nss) / (math.sqrt(vi) / bc2 + eps)
-
-    return adam_step
+    return _numba_steps.adam_step
 
 
 # ---------------------------------------------------------------------------------------
@@ -360,83 +319,40 @@ def step_kernels() -> StepKernels | None:
 
 
 def _build_steps():
-    import numba
+    from . import _numba_steps  # (imports numba)
 
-    # as Adam's (see _build_adam): NumPy's division by zero, no fast-math
-    opts = {"cache": True, "nogil": True, "error_model": "numpy"}
+    return _numba_steps.sgd, _numba_steps.rmsprop, _numba_steps.adagrad
 
-    # Each case has its own loop with no branch inside but selects between values, so LLVM
-    # vectorizes it (as Adam's); unused arrays are not touched.
-    @numba.njit(**opts)
-    def signed(gi, pi, neg, l2, wd):
-        gi = -gi if neg else gi
-        return gi + wd * pi if l2 else gi
 
-    @numba.njit(**opts)
-    def sgd(p, g, buf, neg, l2, wd, mode, mu, omd, nesterov, lr):
-        p, g, buf = p.reshape(-1), g.reshape(-1), buf.reshape(-1)
-        if mode == 0:
-            for i in range(p.shape[0]):
-                p[i] = p[i] - signed(g[i], p[i], neg, l2, wd) * lr
-        elif mode == 1:
-            for i in range(p.shape[0]):
-                gi = signed(g[i], p[i], neg, l2, wd)
-                buf[i] = gi
-                p[i] = p[i] - (gi + gi * mu if nesterov else gi) * lr
-        else:
-            for i in range(p.shape[0]):
-                gi = signed(g[i], p[i], neg, l2, wd)
-                b = buf[i] * mu + gi * omd
-                buf[i] = b
-                p[i] = p[i] - (gi + b * mu if nesterov else b) * lr
+_mixed = None
 
-    @numba.njit(**opts)
-    def rmsprop(p, g, sq, ga, buf, neg, l2, wd, alpha, oma, centered, small, w, omw, eps,
-                momentum, mu, lr, nlr):
-        p, g, sq, ga, buf = (p.reshape(-1), g.reshape(-1), sq.reshape(-1), ga.reshape(-1),
-                             buf.reshape(-1))
-        n = p.shape[0]
-        if centered:
-            for i in range(n):
-                gi = signed(g[i], p[i], neg, l2, wd)
-                v = sq[i] * alpha + (gi * oma) * gi
-                sq[i] = v
-                a = ga[i]
-                d = gi - a
-                a = a + d * w if small else gi - d * omw
-                ga[i] = a
-                avg = math.sqrt(v - a * a) + eps
-                if momentum:
-                    b = buf[i] * mu + gi / avg
-                    buf[i] = b
-                    p[i] = p[i] - b * lr
-                else:
-                    p[i] = p[i] + (gi * nlr) / avg
-        elif momentum:
-            for i in range(n):
-                gi = signed(g[i], p[i], neg, l2, wd)
-                v = sq[i] * alpha + (gi * oma) * gi
-                sq[i] = v
-                b = buf[i] * mu + gi / (math.sqrt(v) + eps)
-                buf[i] = b
-                p[i] = p[i] - b * lr
-        else:
-            for i in range(n):
-                gi = signed(g[i], p[i], neg, l2, wd)
-                v = sq[i] * alpha + (gi * oma) * gi
-                sq[i] = v
-                p[i] = p[i] + (gi * nlr) / (math.sqrt(v) + eps)
 
-    @numba.njit(**opts)
-    def adagrad(p, g, s, neg, l2, wd, eps, nclr):
-        p, g, s = p.reshape(-1), g.reshape(-1), s.reshape(-1)
-        for i in range(p.shape[0]):
-            gi = signed(g[i], p[i], neg, l2, wd)
-            v = s[i] + gi * gi
-            s[i] = v
-            p[i] = p[i] + (gi * nclr) / (math.sqrt(v) + eps)
+def mixed_kernel():
+    """One compiled call that steps every fused group of the playground's race
+    (:class:`gdlab.serve.mixed.Mixed`), or ``None`` without numba.
 
-    return sgd, rmsprop, adagrad
+    ``kernel(x, g, codes, bounds, slots, idx, hp)``: for each group ``k`` with
+    ``codes[k] >= 0`` and rows ``bounds[k]:bounds[k + 1]`` (of ``x``, float64 in C order,
+    and of the gradient ``g``), the kernel the code names (0: SGD, 1: Adam, 2: RMSprop,
+    3: Adagrad; :func:`step_kernels`, :func:`adam_kernel`) steps those rows with the
+    group's state arrays ``slots[idx[k, j]]`` (the same rows of three of the slots, in the
+    kernel's order; a slot the kernel does not use is never read) and its scalars, which
+    follow each other in ``hp`` in the order of the groups (flags as 0 or 1; SGD takes 8,
+    Adam 13, RMSprop 14, Adagrad 5). The same kernels, so the same numbers to the bit as
+    one call per group; one call instead of a call per group, each of which costs about a
+    microsecond before any work."""
+    global _mixed
+    if _mixed is None:
+        if not numba_available():
+            return None
+        _mixed = _build_mixed()
+    return _mixed
+
+
+def _build_mixed():
+    from . import _numba_steps  # (imports numba)
+
+    return _numba_steps.mixed
 
 
 # ---------------------------------------------------------------------------------------

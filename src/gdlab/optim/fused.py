@@ -40,22 +40,69 @@ from .base import Rule
 from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
 from .stepper import State
 
-__all__ = ["FusedAdagrad", "FusedAdam", "FusedAdamW", "FusedRMSprop", "FusedSGD",
+__all__ = ["Fused", "FusedAdagrad", "FusedAdam", "FusedAdamW", "FusedRMSprop", "FusedSGD",
            "make_fused", "prepare"]
 
 
-class FusedAdam(Adam):
+class Fused:
+    """The step of every fused rule: the kernel when it applies, else the NumPy rule's step
+    (the next class in the method order). A fused rule says which state arrays its kernel
+    takes (``arrays``) and computes the kernel's scalars for one step (``scalars``); the
+    playground's :class:`gdlab.serve.mixed.Mixed` uses the same two to step all its fused
+    groups in one call of :func:`gdlab.kernels.mixed_kernel`, where ``code`` names the
+    rule."""
+
+    code = -1
+
+    def kernel(self) -> Any:
+        raise NotImplementedError
+
+    def arrays(self, state: State, momentum: Any) -> tuple[Any, ...] | None:
+        """The state arrays the kernel takes, in its order (``None`` for one it does not
+        use: any array of the parameters' shape will do), or ``None`` when the kernel
+        cannot take this step (a momentum buffer that NumPy's step creates)."""
+        raise NotImplementedError
+
+    def scalars(self, state: State, lr: Any, momentum: Any, T: Callable[[Any], Any]
+                ) -> tuple[Any, ...]:
+        """The kernel's scalars for this step, cast by ``T``; counts the step in ``state``."""
+        raise NotImplementedError
+
+    def step(self, params, grad, state, lr, momentum=None):
+        kernel = self.kernel()
+        arrays = None if kernel is None else self.arrays(state, momentum)
+        T = None
+        if arrays is not None:
+            arrays = tuple(params if a is None else a for a in arrays)
+            T = _cast(params, (grad, *arrays), lr, momentum)
+        if T is None:
+            if momentum is None:  # (Adagrad's step takes no momentum)
+                return super().step(params, grad, state, lr)
+            return super().step(params, grad, state, lr, momentum=momentum)
+        assert arrays is not None
+        self._call(kernel, params, grad, arrays, self.scalars(state, lr, momentum, T))
+        return None
+
+    def _call(self, kernel: Any, params: Any, grad: Any, arrays: tuple[Any, ...],
+              scalars: tuple[Any, ...]) -> None:
+        kernel(params, grad, *arrays, *scalars)
+
+
+class FusedAdam(Fused, Adam):
     """:class:`~gdlab.optim.rules.Adam` with its step in one compiled pass (see the module
     docstring); the NumPy step where the kernel does not apply."""
 
-    def step(self, params, grad, state, lr, momentum=None):
-        kernel = kernels.adam_kernel()
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+    code = 1
+
+    def kernel(self) -> Any:
+        return kernels.adam_kernel()
+
+    def arrays(self, state, momentum):
+        v = state["exp_avg_sq"]
         vmax = state.get("max_exp_avg_sq") if self.amsgrad else v
-        T = None if kernel is None or vmax is None else _cast(params, (grad, m, v, vmax),
-                                                              lr, momentum)
-        if T is None:
-            return super().step(params, grad, state, lr, momentum=momentum)
+        return None if vmax is None else (state["exp_avg"], v, vmax)
+
+    def scalars(self, state, lr, momentum, T):
         beta1, beta2 = self.betas
         if momentum is not None:
             beta1 = momentum
@@ -64,71 +111,86 @@ class FusedAdam(Adam):
         wd = self.weight_decay
         decoupled = self.decoupled and wd != 0
         w = 1 - beta1  # torch's lerp weight, split at 0.5 as base.lerp does
-        kernel(params, grad, m, v, vmax, 0, params.size, T(-1.0 if self.maximize else 1.0),
-               wd != 0 and not self.decoupled, T(wd), T(1 - lr * wd if decoupled else 1.0),
-               abs(w) < 0.5, T(w), T(1 - w), T(beta2), T(1 - beta2),
-               T((1 - beta2 ** t) ** 0.5), T(self.eps), T(-(lr / (1 - beta1 ** t))),
-               self.amsgrad)
-        return None
+        return (T(-1.0 if self.maximize else 1.0), wd != 0 and not self.decoupled, T(wd),
+                T(1 - lr * wd if decoupled else 1.0), abs(w) < 0.5, T(w), T(1 - w), T(beta2),
+                T(1 - beta2), T((1 - beta2 ** t) ** 0.5), T(self.eps),
+                T(-(lr / (1 - beta1 ** t))), self.amsgrad)
+
+    def _call(self, kernel, params, grad, arrays, scalars):
+        kernel(params, grad, *arrays, 0, params.size, *scalars)  # the whole range
 
 
 class FusedAdamW(FusedAdam, AdamW):
     """:class:`~gdlab.optim.rules.AdamW` (decoupled weight decay) with the fused step."""
 
 
-class FusedSGD(SGD):
+class FusedSGD(Fused, SGD):
     """:class:`~gdlab.optim.rules.SGD` (plain, momentum, Nesterov) with the fused step."""
 
-    def step(self, params, grad, state, lr, momentum=None):
+    code = 0
+
+    def kernel(self) -> Any:
         k = kernels.step_kernels()
+        return None if k is None else k.sgd
+
+    def arrays(self, state, momentum):
+        if (self.momentum if momentum is None else momentum) == 0:
+            return (None,)
+        buf = state.get("momentum_buffer")
+        return None if buf is None else (buf,)
+
+    def scalars(self, state, lr, momentum, T):
         mu = self.momentum if momentum is None else momentum
-        buf = state.get("momentum_buffer") if mu != 0 else params
-        T = None if k is None or buf is None else _cast(params, (grad, buf), lr, momentum)
-        if T is None:
-            return super().step(params, grad, state, lr, momentum=momentum)
         mode = 0 if mu == 0 else 1 if state["step"] == 0 else 2  # none, b ← g, b ← μb + ...
-        wd = self.weight_decay
-        k.sgd(params, grad, buf, self.maximize, wd != 0, T(wd), mode, T(mu),
-              T(1 - self.dampening), self.nesterov, T(lr))
         state["step"] += 1
-        return None
+        wd = self.weight_decay
+        return (self.maximize, wd != 0, T(wd), mode, T(mu), T(1 - self.dampening),
+                self.nesterov, T(lr))
 
 
-class FusedRMSprop(RMSprop):
+class FusedRMSprop(Fused, RMSprop):
     """:class:`~gdlab.optim.rules.RMSprop` (centered, momentum) with the fused step."""
 
-    def step(self, params, grad, state, lr, momentum=None):
+    code = 2
+
+    def kernel(self) -> Any:
         k = kernels.step_kernels()
+        return None if k is None else k.rmsprop
+
+    def arrays(self, state, momentum):
         mu = self.momentum if momentum is None else momentum
-        sq = state["square_avg"]
-        ga = state.get("grad_avg") if self.centered else sq
-        buf = state.get("momentum_buffer") if mu > 0 else sq
-        T = None if k is None or ga is None or buf is None else _cast(
-            params, (grad, sq, ga, buf), lr, momentum)
-        if T is None:
-            return super().step(params, grad, state, lr, momentum=momentum)
-        wd, w = self.weight_decay, 1 - self.alpha  # w: the centered average's lerp weight
-        k.rmsprop(params, grad, sq, ga, buf, self.maximize, wd != 0, T(wd), T(self.alpha),
-                  T(1 - self.alpha), self.centered, abs(w) < 0.5, T(w), T(1 - w), T(self.eps),
-                  mu > 0, T(mu), T(lr), T(-lr))
+        ga = state.get("grad_avg") if self.centered else False
+        buf = state.get("momentum_buffer") if mu > 0 else False
+        if ga is None or buf is None:
+            return None
+        return (state["square_avg"], ga if self.centered else None, buf if mu > 0 else None)
+
+    def scalars(self, state, lr, momentum, T):
+        mu = self.momentum if momentum is None else momentum
         state["step"] += 1
-        return None
+        wd, w = self.weight_decay, 1 - self.alpha  # w: the centered average's lerp weight
+        return (self.maximize, wd != 0, T(wd), T(self.alpha), T(1 - self.alpha),
+                self.centered, abs(w) < 0.5, T(w), T(1 - w), T(self.eps), mu > 0, T(mu),
+                T(lr), T(-lr))
 
 
-class FusedAdagrad(Adagrad):
+class FusedAdagrad(Fused, Adagrad):
     """:class:`~gdlab.optim.rules.Adagrad` with the fused step."""
 
-    def step(self, params, grad, state, lr):
+    code = 3
+
+    def kernel(self) -> Any:
         k = kernels.step_kernels()
-        s = state["sum"]
-        T = None if k is None else _cast(params, (grad, s), lr, None)
-        if T is None:
-            return super().step(params, grad, state, lr)
+        return None if k is None else k.adagrad
+
+    def arrays(self, state, momentum):
+        return (state["sum"],)
+
+    def scalars(self, state, lr, momentum, T):
         state["step"] += 1
         clr = lr / (1 + (state["step"] - 1) * self.lr_decay)
         wd = self.weight_decay
-        k.adagrad(params, grad, s, self.maximize, wd != 0, T(wd), T(self.eps), T(-clr))
-        return None
+        return (self.maximize, wd != 0, T(wd), T(self.eps), T(-clr))
 
 
 def _cast(params: Any, arrays: tuple[Any, ...], lr: Any, momentum: Any
@@ -158,7 +220,7 @@ _SCALARS: dict[np.dtype, Callable[[Any], Any]] = {
     for name in kernels.FLOAT_DTYPES}
 
 
-_FUSED: dict[type, type] = {Adam: FusedAdam, AdamW: FusedAdamW, SGD: FusedSGD,
+_FUSED: dict[type[Rule], type[Rule]] = {Adam: FusedAdam, AdamW: FusedAdamW, SGD: FusedSGD,
                             RMSprop: FusedRMSprop, Adagrad: FusedAdagrad}
 
 

@@ -348,6 +348,23 @@ def test_prepare_compiles_what_a_race_calls():
     assert signatures[:2] == ["array(float64, 2d, C)"] * 2
 
 
+def test_a_request_waits_for_the_compiled_steps_outside_its_time_limit(client, monkeypatch):
+    """The first request of a process that finds the compiled steps not ready waits for them
+    (the server's warm-up, or its own call) before its wall-clock limit starts."""
+    from gdlab.serve import mixed
+    strict(descend(client, formula="x**2 + y**2", starts=[[1.0, 1.0]], runs=[RUN]))  # parsed
+    calls = []
+    monkeypatch.setattr(mixed, "_prepared", False)
+    monkeypatch.setattr(mixed, "prepare", lambda: calls.append(time.sleep(0.6)))
+    monkeypatch.setattr(limits, "TIME_LIMIT", 0.5)
+    for lr in (0.011, 0.012):
+        out = strict(descend(client, formula="x**2 + y**2", starts=[[1.0, 1.0]],
+                             runs=[RUN, {"optimizer": "adam", "lr": lr}], max_steps=50,
+                             eps=1e-300))
+        assert [run["starts"][0]["nit"] for run in out["runs"]] == [50, 50]
+    assert len(calls) == 1 and mixed._prepared
+
+
 def test_an_ascent(client):
     out = strict(descend(client, formula="-(x - 1)**2 - (y + 2)**2 + 3", starts=[[0, 0]],
                          runs=[RUN, {"optimizer": "adam", "lr": 0.1}], maximize=True))

@@ -19,6 +19,7 @@ The rows of group ``k`` are contiguous; the loop's compaction keeps them contigu
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from typing import Any
 
@@ -153,6 +154,22 @@ class Mixed(Rule):
             codes[k] = self.groups[k][0].code  # type: ignore[attr-defined]
             state["packed"][k] = True
         state["codes"], state["slots"], state["idx"] = codes, slots, idx
+
+
+_preparing = threading.Lock()
+_prepared = False
+
+
+def ready() -> None:
+    """:func:`prepare` once per process: the first caller waits for it (a request waits for
+    the server's warm-up rather than spend its wall-clock limit compiling); later calls
+    return at once."""
+    global _prepared
+    if not _prepared:
+        with _preparing:
+            if not _prepared:
+                prepare()
+                _prepared = True
 
 
 def prepare() -> bool:

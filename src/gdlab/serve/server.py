@@ -15,18 +15,18 @@ def url_of(host: str, port: int) -> str:
 
 def warm_up() -> None:
     """Import the heavy parts (sympy, scikit-learn), compile the first page's formula and the
-    races' compiled update steps (numba: :func:`gdlab.serve.mixed.prepare`) while the browser
+    races' compiled update steps (numba: :func:`gdlab.serve.mixed.ready`) while the browser
     starts, so that the first picture does not wait for them."""
     from .catalog import catalog
     from .explore import function_of
-    from .mixed import prepare
+    from .mixed import ready
     from .presets import PRESETS
 
     catalog()
     first = next(p for p in PRESETS if p["id"] == "gd-quadratic")
     fn = function_of(first["state"]["formula"])
     fn.hessian_at([0.0])
-    prepare()  # the races' compiled update steps
+    ready()  # the races' compiled update steps
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = True) -> None:

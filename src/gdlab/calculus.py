@@ -246,8 +246,9 @@ class Function:
         if self._vg_fn is None:
             self._vg_fn = _compile([self.expr, *self._gradient_exprs()], self.symbols)
         x = np.asarray(x, dtype=float)
-        out = self._vg_fn(x)
-        return out[:, 0].copy(), out[:, 1:].copy()
+        out = self._vg_fn(x)  # new: its first column, when contiguous, need not be copied
+        f = out[:, 0]
+        return f if f.flags.c_contiguous else f.copy(), out[:, 1:].copy()
 
     def grad_at(self, /, *args: Any, **kwargs: Any) -> np.ndarray:
         """The gradient vector at a point (or ``(n, d)`` at many points)."""
@@ -730,7 +731,8 @@ def _unevaluated(e: Any, args: tuple) -> Any:
 def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], np.ndarray]:
     """Compile validated sympy expressions into one numpy function of an ``(n, d)`` array that
     returns an ``(n, len(exprs))`` array of their values. Symbols are renamed to positional
-    dummies first, so no variable name ever reaches the generated code. A formula sympy
+    dummies first, so no variable name ever reaches the generated code (the array may be
+    in Fortran order). A formula sympy
     cannot turn into code raises :class:`~gdlab.errors.FormulaError`, as does one whose
     numbers fail (never a numpy or sympy error)."""
     import sympy
@@ -756,21 +758,33 @@ def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], np.n
 
     has_constants = bool(constant.any())
     varying_list = varying.tolist()
+    m = len(exprs)
 
     def run(x: np.ndarray) -> np.ndarray:
         n = x.shape[0]
-        out = np.empty((n, len(exprs)))
-        if has_constants:
-            out[:] = values
         try:
             with np.errstate(all="ignore"):
                 if n <= _ROWS_BY_SCALARS:
+                    out = np.empty((n, m))
+                    if has_constants:
+                        out[:] = values
                     for r in range(n):  # numpy scalars: ~10x less overhead per operation
                         for k, v in zip(varying_list, fn(*x[r])):
                             out[r, k] = _real(v)
-                else:
-                    for k, v in zip(varying_list, fn(*x.T)):  # the columns
-                        out[:, k] = _real(v)
+                    return out
+                vals = fn(*x.T)  # the columns
+                if not has_constants:  # the common case: float arrays of n, in one call
+                    try:
+                        both = np.array(vals)
+                    except ValueError:  # numbers among the arrays
+                        both = None
+                    if both is not None and both.dtype == np.float64 and both.shape == (m, n):
+                        return both.T  # (a view, in Fortran order)
+                out = np.empty((n, m))
+                if has_constants:
+                    out[:] = values
+                for k, v in zip(varying_list, vals):
+                    out[:, k] = _real(v)
         except (ArithmeticError, TypeError, ValueError) as exc:
             raise FormulaError(f"cannot compute this formula with numbers "
                                f"({type(exc).__name__})") from None

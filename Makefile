@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# gdlab with the extra "serve" (Starlette, uvicorn) that `gdlab serve` needs
+# gdlab with the extra "serve" (Starlette, uvicorn, orjson, numba) that `gdlab serve` needs
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[serve]'
 	touch $@

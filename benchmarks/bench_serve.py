@@ -12,7 +12,8 @@ each running its full 1,000 steps (none converges before), in two cases:
   that optimizer an lr not sent before; the five other runs come from the server's run
   cache (:mod:`gdlab.serve.cache`), so one run is computed;
 * **cold**: all six learning rates are new in every request: all six runs are computed, as
-  the row groups of one ``minimize`` (:class:`gdlab.serve.mixed.Mixed`).
+  the row groups of one ``minimize`` (:class:`gdlab.serve.mixed.Mixed`; with numba, the
+  six updates of a step in one compiled call).
 
 The formula's compiled form is reused in both (the server keeps it). Measured: the median
 and 95th percentile over repeated requests through the ASGI app in-process (Starlette's

@@ -773,13 +773,9 @@ def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], np.n
                             out[r, k] = _real(v)
                     return out
                 vals = fn(*x.T)  # the columns
-                if not has_constants:  # the common case: float arrays of n, in one call
-                    try:
-                        both = np.array(vals)
-                    except ValueError:  # numbers among the arrays
-                        both = None
-                    if both is not None and both.dtype == np.float64 and both.shape == (m, n):
-                        return both.T  # (a view, in Fortran order)
+                both = None if has_constants else _one_array(vals, (m, n))
+                if both is not None:  # the common case: float arrays of n, in one call
+                    return both.T  # (a view, in Fortran order)
                 out = np.empty((n, m))
                 if has_constants:
                     out[:] = values
@@ -791,6 +787,15 @@ def _compile(exprs: list, symbols: Sequence[Any]) -> Callable[[np.ndarray], np.n
         return out
 
     return run
+
+
+def _one_array(vals: list, shape: tuple[int, int]) -> np.ndarray | None:
+    """``vals`` as one float array of ``shape`` when they are that many float arrays."""
+    try:
+        both = np.array(vals)
+    except ValueError:  # numbers among the arrays
+        return None
+    return both if both.dtype == np.float64 and both.shape == shape else None
 
 
 def _real(v: Any) -> Any:

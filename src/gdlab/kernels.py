@@ -23,7 +23,8 @@ for each sample (x, y) in order, at the current parameters (β, b):
 descent loop, one loop step per segment. The kernel's stop codes are 0 (go on),
 1 (diverged), 2 (no gradient) and 3 (converged).
 
-This module holds the compiled kernels only and imports nothing from gdlab, so every
+This module holds the compiled kernels only and imports nothing from gdlab but its own
+``_numba_steps`` (the update rules' kernels, at module level), so every
 model module may import it.
 
 Compilation happens once per dtype on first use and is cached on disk (``cache=True``).

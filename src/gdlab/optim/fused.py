@@ -250,7 +250,7 @@ def prepare(shape: tuple[int, ...] = (1, 2), dtype: Any = np.float64) -> bool:
     ``dtype`` now (or load them from numba's cache on disk: about a second, against several
     the first time on a machine), so that the first run that needs them does not wait:
     one step of each rule on zeros. ``False`` without numba. The playground's server calls
-    it while the browser opens."""
+    it while the browser opens (through :func:`gdlab.serve.mixed.prepare`)."""
     if not kernels.numba_available():
         return False
     for rule in (Adam(), SGD(), RMSprop(), Adagrad()):

@@ -66,6 +66,23 @@ def numba_available() -> bool:
     return True
 
 
+def _lazy(name: str, build):
+    """The module global ``name`` (a kernel or set of kernels), built by ``build()`` on first
+    use, or ``None`` without numba."""
+    value = globals()[name]
+    if value is None:
+        if not numba_available():
+            return None
+        value = globals()[name] = build()
+    return value
+
+
+def _steps_module():
+    from . import _numba_steps  # (imports numba; the update rules' kernels)
+
+    return _numba_steps
+
+
 def online_kernel():
     """The compiled online-SGD kernel (built on first use; numba required)."""
     global _kernel
@@ -195,12 +212,7 @@ def linear_pass():
     second use, so the pass streams X from memory once, at the speed of a single X @ w).
     It releases the GIL, so :class:`~gdlab.models.LinearLoss` runs a few row
     ranges on threads."""
-    global _pass_kernel
-    if _pass_kernel is None:
-        if not numba_available():
-            return None
-        _pass_kernel = _build_pass()
-    return _pass_kernel
+    return _lazy("_pass_kernel", _build_pass)
 
 
 def _build_pass():
@@ -253,18 +265,7 @@ def adam_kernel():
     float against a float32 array), and there is no fast-math: every operation rounds as
     NumPy's does, so the result is the NumPy rule's to the bit. It releases the GIL (the
     caller may run ranges on threads)."""
-    global _adam
-    if _adam is None:
-        if not numba_available():
-            return None
-        _adam = _build_adam()
-    return _adam
-
-
-def _build_adam():
-    from . import _numba_steps  # (imports numba)
-
-    return _numba_steps.adam_step
+    return _lazy("_adam", lambda: _steps_module().adam_step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -311,18 +312,12 @@ class StepKernels:
 
 def step_kernels() -> StepKernels | None:
     """The compiled SGD, RMSprop and Adagrad steps, or ``None`` without numba."""
-    global _steps
-    if _steps is None:
-        if not numba_available():
-            return None
-        _steps = StepKernels(*_build_steps())
-    return _steps
+    return _lazy("_steps", _build_steps)
 
 
-def _build_steps():
-    from . import _numba_steps  # (imports numba)
-
-    return _numba_steps.sgd, _numba_steps.rmsprop, _numba_steps.adagrad
+def _build_steps() -> StepKernels:
+    m = _steps_module()
+    return StepKernels(m.sgd, m.rmsprop, m.adagrad)
 
 
 _mixed = None
@@ -342,18 +337,7 @@ def mixed_kernel():
     Adam 13, RMSprop 14, Adagrad 5). The same kernels, so the same numbers to the bit as
     one call per group; one call instead of a call per group, each of which costs about a
     microsecond before any work."""
-    global _mixed
-    if _mixed is None:
-        if not numba_available():
-            return None
-        _mixed = _build_mixed()
-    return _mixed
-
-
-def _build_mixed():
-    from . import _numba_steps  # (imports numba)
-
-    return _numba_steps.mixed
+    return _lazy("_mixed", lambda: _steps_module().mixed)
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,12 +361,7 @@ class MLPKernels:
 
 def mlp_kernels() -> MLPKernels | None:
     """The MLP's compiled passes (built on first use), or ``None`` without numba."""
-    global _mlp
-    if _mlp is None:
-        if not numba_available():
-            return None
-        _mlp = MLPKernels(*_build_mlp())
-    return _mlp
+    return _lazy("_mlp", lambda: MLPKernels(*_build_mlp()))
 
 
 def _build_mlp():  # noqa: C901 - the compiled passes' complexity is theirs (see there)
@@ -491,12 +470,7 @@ def standardized_rows():
     it is read, instead of taken into one array and then passed over twice. A negative
     ``r`` counts from the end, as in ``np.take``. Returns −1, or the position in ``rows``
     of the first row number out of range (``out`` is then partly written)."""
-    global _rows
-    if _rows is None:
-        if not numba_available():
-            return None
-        _rows = _build_rows()
-    return _rows
+    return _lazy("_rows", _build_rows)
 
 
 def _build_rows():

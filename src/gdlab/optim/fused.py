@@ -53,9 +53,12 @@ class Fused:
     rule."""
 
     code = -1
+    #: its kernel's name in :func:`gdlab.kernels.step_kernels` (Adam's is ``adam_kernel``)
+    step_kernel = ""
 
     def kernel(self) -> Any:
-        raise NotImplementedError
+        k = kernels.step_kernels()
+        return None if k is None else getattr(k, self.step_kernel)
 
     def arrays(self, state: State, momentum: Any) -> tuple[Any, ...] | None:
         """The state arrays the kernel takes, in its order (``None`` for one it does not
@@ -128,10 +131,7 @@ class FusedSGD(Fused, SGD):
     """:class:`~gdlab.optim.rules.SGD` (plain, momentum, Nesterov) with the fused step."""
 
     code = 0
-
-    def kernel(self) -> Any:
-        k = kernels.step_kernels()
-        return None if k is None else k.sgd
+    step_kernel = "sgd"
 
     def arrays(self, state, momentum):
         if (self.momentum if momentum is None else momentum) == 0:
@@ -152,10 +152,7 @@ class FusedRMSprop(Fused, RMSprop):
     """:class:`~gdlab.optim.rules.RMSprop` (centered, momentum) with the fused step."""
 
     code = 2
-
-    def kernel(self) -> Any:
-        k = kernels.step_kernels()
-        return None if k is None else k.rmsprop
+    step_kernel = "rmsprop"
 
     def arrays(self, state, momentum):
         mu = self.momentum if momentum is None else momentum
@@ -178,10 +175,7 @@ class FusedAdagrad(Fused, Adagrad):
     """:class:`~gdlab.optim.rules.Adagrad` with the fused step."""
 
     code = 3
-
-    def kernel(self) -> Any:
-        k = kernels.step_kernels()
-        return None if k is None else k.adagrad
+    step_kernel = "adagrad"
 
     def arrays(self, state, momentum):
         return (state["sum"],)

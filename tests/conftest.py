@@ -1,6 +1,7 @@
-"""Shared fixtures for tests/test_dask*.py: ``dask_client``, one in-process Dask cluster for
+"""Shared fixtures: for tests/test_dask*.py, ``dask_client``, one in-process Dask cluster for
 the whole session (two workers of one thread each, in threads of this process), and
-``dask_processes``, two worker processes for one module."""
+``dask_processes``, two worker processes for one module; ``count_kernel``, which counts the
+calls of a compiled kernel (tests/test_fused.py, tests/test_serve_api.py)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,29 @@ def dask_processes():
     with _local_client(processes=True,
                        config={"distributed.scheduler.allowed-failures": 1}) as client:
         yield client
+
+
+@pytest.fixture
+def count_kernel(monkeypatch):
+    """``count_kernel(getter) -> calls``: from then on ``gdlab.kernels.<getter>()`` gives the
+    same kernel counting its calls in ``calls[0]`` (for ``step_kernels``, each of its
+    kernels counts there), so a test knows the compiled path ran."""
+    from gdlab import kernels
+
+    def count(getter: str) -> list[int]:
+        calls = [0]
+
+        def counted(fn: Any) -> Any:
+            def call(*args: Any) -> Any:
+                calls[0] += 1
+                return fn(*args)
+            return call
+
+        real = getattr(kernels, getter)()
+        fake = kernels.StepKernels(counted(real.sgd), counted(real.rmsprop),
+                                   counted(real.adagrad)) \
+            if isinstance(real, kernels.StepKernels) else counted(real)
+        monkeypatch.setattr(kernels, getter, lambda: fake)
+        return calls
+
+    return count

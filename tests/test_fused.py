@@ -32,17 +32,15 @@ needs_numba = pytest.mark.skipif(not kernels.numba_available(), reason="numba no
 
 
 @pytest.fixture
-def kernel_calls(monkeypatch):
+def kernel_calls(count_kernel):
     """Counts the calls of the compiled Adam kernel (so a test knows it ran)."""
-    calls = [0]
-    real = kernels.adam_kernel()
+    return count_kernel("adam_kernel")
 
-    def counting(*args):
-        calls[0] += 1
-        return real(*args)
 
-    monkeypatch.setattr(kernels, "adam_kernel", lambda: counting)
-    return calls
+@pytest.fixture
+def step_calls(count_kernel):
+    """Counts the calls of the compiled SGD, RMSprop and Adagrad kernels."""
+    return count_kernel("step_kernels")
 
 
 @pytest.fixture
@@ -125,62 +123,9 @@ def test_fused_adam_with_a_scheduled_beta1_and_on_rows(kernel_calls, dtype):
     assert _same_bits(s["exp_avg"], s_ref["exp_avg"])
 
 
-@needs_numba
-def test_fused_adam_takes_the_numpy_step_where_the_kernel_does_not_apply(kernel_calls):
-    rng = np.random.default_rng(5)
-    rule = Adam(lr=1e-3)
-    fast = make_fused(rule, required=True)
-    cases = [
-        # float32 parameters with a NumPy float64 rate: NumPy computes in float64
-        (rng.standard_normal(50).astype(np.float32), np.float64(1e-3)),
-        # not C-contiguous
-        (rng.standard_normal((50, 2))[:, 0], 1e-3),
-        # a dtype the kernel is not built for
-        (rng.standard_normal(50).astype(np.float16), 1e-3),
-    ]
-    for p0, lr in cases:
-        p_ref, p = p0.copy(), p0.copy()
-        if not p0.flags.c_contiguous:
-            p = np.empty((50, 2))[:, 0]
-            p[...] = p0
-        s_ref, s = rule.init(p_ref), fast.init(p)
-        with np.errstate(all="ignore"):  # (float16 underflows; the loop silences it too)
-            for g in _grads(rng, 50, p0.dtype, 20):
-                rule.step(p_ref, g, s_ref, lr)
-                fast.step(p, g, s, lr)
-        np.testing.assert_array_equal(p, p_ref)
-    assert kernel_calls[0] == 0
-    # a gradient of another dtype than the parameters
-    p_ref = rng.standard_normal(50)
-    p = p_ref.copy()
-    s_ref, s = rule.init(p_ref), fast.init(p)
-    g = rng.standard_normal(50).astype(np.float32)
-    rule.step(p_ref, g, s_ref, 1e-3)
-    fast.step(p, g, s, 1e-3)
-    assert _same_bits(p, p_ref) and kernel_calls[0] == 0
-
-
 # ---------------------------------------------------------------------------
 # the fused SGD, RMSprop and Adagrad steps
 # ---------------------------------------------------------------------------
-
-@pytest.fixture
-def step_calls(monkeypatch):
-    """Counts the calls of the compiled SGD, RMSprop and Adagrad kernels."""
-    calls = [0]
-    real = kernels.step_kernels()
-
-    def counting(fn):
-        def call(*args):
-            calls[0] += 1
-            return fn(*args)
-        return call
-
-    fake = kernels.StepKernels(counting(real.sgd), counting(real.rmsprop),
-                               counting(real.adagrad))
-    monkeypatch.setattr(kernels, "step_kernels", lambda: fake)
-    return calls
-
 
 _STEP_RULES = [
     SGD(lr=0.03), SGD(lr=0.03, maximize=True), SGD(lr=0.03, weight_decay=0.02),
@@ -250,38 +195,46 @@ def test_fused_steps_with_a_scheduled_momentum(step_calls, make):
 
 
 @needs_numba
-@pytest.mark.parametrize("rule", [SGD(lr=0.01, momentum=0.9), RMSprop(lr=1e-3, centered=True),
-                                  Adagrad(lr=0.05)], ids=repr)
-def test_fused_steps_take_the_numpy_step_where_the_kernel_does_not_apply(step_calls, rule):
-    rng = np.random.default_rng(8)
+@pytest.mark.parametrize("rule", [Adam(lr=1e-3), SGD(lr=0.01, momentum=0.9),
+                                  RMSprop(lr=1e-3, centered=True), Adagrad(lr=0.05)], ids=repr)
+def test_fused_steps_take_the_numpy_step_where_the_kernel_does_not_apply(kernel_calls,
+                                                                         step_calls, rule):
+    rng = np.random.default_rng(5)
     fast = make_fused(rule, required=True)
-    cases = [(rng.standard_normal(50).astype(np.float32), np.float64(1e-3)),
-             (rng.standard_normal((50, 2))[:, 0], 1e-3),
-             (rng.standard_normal(50).astype(np.float16), 1e-3)]
+    cases = [
+        # float32 parameters with a NumPy float64 rate: NumPy computes in float64
+        (rng.standard_normal(50).astype(np.float32), np.float64(1e-3)),
+        # not C-contiguous
+        (rng.standard_normal((50, 2))[:, 0], 1e-3),
+        # a dtype the kernel is not built for
+        (rng.standard_normal(50).astype(np.float16), 1e-3),
+    ]
     for p0, lr in cases:
         p_ref, p = p0.copy(), p0.copy()
         if not p0.flags.c_contiguous:
             p = np.empty((50, 2))[:, 0]
             p[...] = p0
         s_ref, s = rule.init(p_ref), fast.init(p)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):  # (float16 underflows; the loop silences it too)
             for g in _grads(rng, 50, p0.dtype, 20):
                 rule.step(p_ref, g, s_ref, lr)
                 fast.step(p, g, s, lr)
         np.testing.assert_array_equal(p, p_ref)
-    # a gradient of another dtype, and a state array of another shape (a bad checkpoint)
+    assert kernel_calls[0] == step_calls[0] == 0
+    # a gradient of another dtype than the parameters
     p_ref = rng.standard_normal(50)
     p = p_ref.copy()
     s_ref, s = rule.init(p_ref), fast.init(p)
     g = rng.standard_normal(50).astype(np.float32)
     rule.step(p_ref, g, s_ref, 1e-3)
     fast.step(p, g, s, 1e-3)
-    assert _same_bits(p, p_ref) and step_calls[0] == 0
+    assert _same_bits(p, p_ref) and kernel_calls[0] == step_calls[0] == 0
+    # a state array of another shape (a bad checkpoint)
     key = next(k for k in s if k != "step")
     s[key] = np.zeros(51)
     with pytest.raises(ValueError):  # NumPy's broadcast error, not memory read out of bounds
         fast.step(p, rng.standard_normal(50), s, 1e-3)
-    assert step_calls[0] == 0
+    assert kernel_calls[0] == step_calls[0] == 0
 
 
 def test_make_fused_applies_to_five_rules_only():

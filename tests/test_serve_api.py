@@ -293,7 +293,7 @@ def test_mixed_groups_follow_a_momentum_schedule_as_alone():
 
 
 @pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
-def test_fused_groups_step_in_one_call_and_follow_their_paths_alone(monkeypatch):
+def test_fused_groups_step_in_one_call_and_follow_their_paths_alone(count_kernel):
     """Every fused rule and option as groups of one Mixed, with a NumPy-only rule and
     starts that stop at different steps (the loop's compaction repacks the slots): each
     row's path is the NumPy rule's alone, to the bit, and one kernel call per step moved
@@ -301,14 +301,7 @@ def test_fused_groups_step_in_one_call_and_follow_their_paths_alone(monkeypatch)
     from gdlab.optim.fused import make_fused
     from gdlab.optim.schedules import make_schedule
     from gdlab.serve.mixed import Mixed
-    calls = [0]
-    real = kernels.mixed_kernel()
-
-    def counting(*args):
-        calls[0] += 1
-        return real(*args)
-
-    monkeypatch.setattr(kernels, "mixed_kernel", lambda: counting)
+    calls = count_kernel("mixed_kernel")
     specs = [("sgd", 0.1, {}), ("sgd", 0.02, {"momentum": 0.9, "dampening": 0.2}),
              ("nesterov", 0.02, {"weight_decay": 0.01}), ("adam", 0.3, {}),
              ("adam", 0.05, {"amsgrad": True, "weight_decay": 0.01}),
